@@ -1,0 +1,124 @@
+/**
+ * @file concurrent_manager.hpp
+ * @brief ConcurrentManager<P>: thread-safe slots with per-slot guards and a lock-free free list.
+ */
+#pragma once
+
+#include <limen/detail/host_core.hpp>
+#include <limen/detail/manager_facade.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+
+namespace limen {
+
+template <class P>
+class ConcurrentHandle;
+
+namespace detail {
+template <class P>
+using ConcurrentCore = HostCore<P, MultiThreaded, HeapArray>;
+
+/** @brief The calls only thread-safe managers have: try_read and try_read_mut. */
+template <class Derived, class P>
+class ConcurrentFacade : public ManagerFacade<Derived, P> {
+ public:
+  /** @brief Like read(), but AlreadyBorrowed instead of waiting for a writer. */
+  Result<ReadGuard<P>> try_read(MessageToken token) const {
+    return static_cast<const Derived&>(*this).core().read(token, Wait::No);
+  }
+  /** @brief Like read_mut(), but AlreadyBorrowed instead of waiting for guards. */
+  Result<WriteGuard<P>> try_read_mut(MessageToken token) {
+    return static_cast<Derived&>(*this).core().read_mut(token, Wait::No);
+  }
+};
+}  // namespace detail
+
+/**
+ * @brief A fixed-capacity manager that any number of threads may use at once.
+ *
+ * Each slot's state is one atomic word (free / occupied with reader count /
+ * writer), so reads of different tokens never contend and many readers of one
+ * token proceed together. `read` and `read_mut` wait (std::atomic::wait) while
+ * a conflicting guard lives; `try_read` / `try_read_mut` return AlreadyBorrowed
+ * instead; `free` never waits (BorrowActive / QueueOwned). The free list is a
+ * set of lock-free, ABA-safe LIFO stacks, one per shard: each thread pushes and
+ * pops its own shard and steals from the others only when that is empty, so
+ * disjoint work shares no cache line. Copying the manager shares the storage.
+ *
+ * `stats().peak_in_use` is sampled on every store made through the manager
+ * itself, and on the stores of a scoped handle only when it steals a slot from
+ * another shard (so handles never read every shard on their hot path).
+ */
+template <class P>
+class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, P> {
+  using Core = detail::ConcurrentCore<P>;
+  friend detail::ManagerFacade<ConcurrentManager<P>, P>;
+  friend detail::ConcurrentFacade<ConcurrentManager<P>, P>;
+
+ public:
+  /** @brief @p capacity host slots; throws MemoryErrorException above 2^32 - 2. */
+  explicit ConcurrentManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host())
+      : core_(std::make_shared<Core>(capacity, memory_class)) {}
+
+  /**
+   * @brief A cheap per-worker handle sharing this manager's storage.
+   *
+   * The handle keeps the storage alive and has its own free-list shard, so a
+   * worker that stores and frees through its handle touches only its own lines.
+   * It costs one shared_ptr copy when made and none per operation.
+   */
+  [[nodiscard]] ConcurrentHandle<P> scoped_handle() const;
+
+ private:
+  static constexpr detail::Wait read_wait = detail::Wait::Yes;
+  Core& core() const noexcept { return *core_; }
+  static std::uint32_t home() noexcept { return detail::this_thread_seed(); }
+  static constexpr bool samples_peak() noexcept { return true; }
+
+  std::shared_ptr<Core> core_;
+};
+
+/**
+ * @brief A worker's handle on a ConcurrentManager: the same calls, its own free-list shard.
+ *
+ * Safe to use from any thread, like the manager; it is meant to be used by
+ * one worker, which keeps that worker's slots in its own shard.
+ */
+template <class P>
+class ConcurrentHandle : public detail::ConcurrentFacade<ConcurrentHandle<P>, P> {
+  using Core = detail::ConcurrentCore<P>;
+  friend detail::ManagerFacade<ConcurrentHandle<P>, P>;
+  friend detail::ConcurrentFacade<ConcurrentHandle<P>, P>;
+  friend class ConcurrentManager<P>;
+
+ public:
+  /** @brief A handle on the same storage (handles are scoped_handle()s themselves). */
+  [[nodiscard]] ConcurrentHandle scoped_handle() const { return ConcurrentHandle(core_); }
+
+ private:
+  explicit ConcurrentHandle(std::shared_ptr<Core> core)
+      : core_(std::move(core)), home_(next_home()) {}
+
+  static std::uint32_t next_home() noexcept {
+    static std::atomic<std::uint32_t> next{0};
+    return next.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  static constexpr detail::Wait read_wait = detail::Wait::Yes;
+  Core& core() const noexcept { return *core_; }
+  std::uint32_t home() const noexcept { return home_; }
+  static constexpr bool samples_peak() noexcept { return false; }
+
+  std::shared_ptr<Core> core_;
+  std::uint32_t home_;
+};
+
+template <class P>
+ConcurrentHandle<P> ConcurrentManager<P>::scoped_handle() const {
+  return ConcurrentHandle<P>(core_);
+}
+
+}  // namespace limen

@@ -1,0 +1,121 @@
+/**
+ * @file host_core.hpp
+ * @brief The storage engine of the host managers: a slot table plus host slots.
+ */
+#pragma once
+
+#include <limen/detail/fixed_array.hpp>
+#include <limen/detail/slot_table.hpp>
+#include <limen/guard.hpp>
+#include <limen/memory_class.hpp>
+#include <limen/message.hpp>
+
+#include <cstddef>
+#include <cstdint>
+#include <new>
+#include <utility>
+
+namespace limen::detail {
+
+/**
+ * @brief Messages of any movable P in host slots, addressed by tokens.
+ *
+ * Thread safety follows `Sync`. Guards point at this object, so it never
+ * moves: managers own it in place (StaticManager) or on the heap.
+ */
+template <class P, class Sync, template <class> class Storage>
+class HostCore {
+  using Table = SlotTable<Sync, Storage>;
+
+ public:
+  HostCore(std::size_t capacity, MemoryClass memory_class)
+      : table_(checked_capacity(capacity)), slots_(capacity), class_(memory_class) {}
+
+  HostCore(const HostCore&) = delete;
+  HostCore& operator=(const HostCore&) = delete;
+
+  ~HostCore() {
+    for (std::size_t i = 0; i < table_.capacity(); ++i) {
+      if (table_.occupied(i)) std::destroy_at(slots_[i].get());
+    }
+  }
+
+  /** @brief Moves @p message into a free slot; a throwing move leaves the core unchanged. */
+  Result<MessageToken> store(Message<P>&& message, std::uint32_t home, bool sample_peak) {
+    bool stole = false;
+    auto token = table_.allocate(home, &stole);
+    if (!token) return token;
+    const std::uint32_t index = token->index();
+    try {
+      Message<P>* stored = ::new (static_cast<void*>(slots_[index].bytes))
+          Message<P>(std::move(message));
+      stored->header.memory_class = class_;
+    } catch (...) {
+      table_.abandon(index, home);
+      throw;
+    }
+    table_.publish(index, home, sample_peak || stole);
+    return token;
+  }
+
+  Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
+    auto locked = table().lock_shared(token, wait, SharedAccess::Message);
+    if (!locked) return locked.error();
+    return ReadGuard<P>(slots_[token.index()].get(), self(), token.index(), &release_shared);
+  }
+
+  Result<WriteGuard<P>> read_mut(MessageToken token, Wait wait) {
+    auto locked = table_.lock_exclusive(token, wait);
+    if (!locked) return locked.error();
+    return WriteGuard<P>(slots_[token.index()].get(), this, token.index(), &release_exclusive);
+  }
+
+  Result<HeaderGuard> peek_header(MessageToken token, Wait wait) const {
+    auto locked = table().lock_shared(token, wait, SharedAccess::Header);
+    if (!locked) return locked.error();
+    return HeaderGuard(&slots_[token.index()].get()->header, self(), token.index(),
+                       &release_shared);
+  }
+
+  /** @brief Destroys the message now; never waits for guards. */
+  Result<void> free(MessageToken token, std::uint32_t home) {
+    auto begun = table_.begin_free(token);
+    if (!begun) return begun;
+    std::destroy_at(slots_[token.index()].get());
+    table_.finish_free(token.index(), home);
+    return {};
+  }
+
+  Result<void> retain(MessageToken token) { return table_.retain(token); }
+  Result<void> release(MessageToken token) { return table_.release(token); }
+
+  [[nodiscard]] std::size_t available() const noexcept { return table_.available(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return table_.capacity(); }
+  [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
+  [[nodiscard]] ManagerStats stats() const noexcept { return table_.stats(); }
+
+ private:
+  static std::size_t checked_capacity(std::size_t capacity) {
+    if (capacity > Table::max_capacity) {
+      throw MemoryErrorException(MemoryError::Unsupported, "capacity exceeds 2^32 - 2 slots");
+    }
+    return capacity;
+  }
+
+  Table& table() const noexcept { return table_; }
+  void* self() const noexcept { return const_cast<HostCore*>(this); }
+
+  static void release_shared(void* owner, std::uint32_t index) noexcept {
+    static_cast<HostCore*>(owner)->table_.unlock_shared(index);
+  }
+  static void release_exclusive(void* owner, std::uint32_t index) noexcept {
+    static_cast<HostCore*>(owner)->table_.unlock_exclusive(index, false);
+  }
+
+  // Read guards are taken and released through a const manager: borrow state is mutable.
+  mutable Table table_;
+  Storage<RawSlot<Message<P>>> slots_;
+  MemoryClass class_;
+};
+
+}  // namespace limen::detail

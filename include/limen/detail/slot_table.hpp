@@ -1,0 +1,411 @@
+/**
+ * @file slot_table.hpp
+ * @brief Token bookkeeping shared by every manager: free list, generations,
+ * borrow state and counters. It never touches payload memory.
+ */
+#pragma once
+
+#include <limen/detail/fixed_array.hpp>
+#include <limen/detail/slot_word.hpp>
+#include <limen/detail/sync_policy.hpp>
+#include <limen/result.hpp>
+#include <limen/stats.hpp>
+#include <limen/token.hpp>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+
+namespace limen::detail {
+
+/** @brief Whether a conflicting guard is waited for or reported as AlreadyBorrowed. */
+enum class Wait : bool { No, Yes };
+
+/** @brief What a shared lock is for: the header only, or the whole message. */
+enum class SharedAccess : std::uint8_t { Header, Message, MessageWithShadow };
+
+/** @brief The outcome of a shared lock taken with a host shadow (device-backed slots). */
+enum class ShadowState : std::uint8_t { Ready, MustFill };
+
+/** @brief A stable per-thread number, used to pick a home free-list shard. */
+inline std::uint32_t this_thread_seed() noexcept {
+  static std::atomic<std::uint32_t> next{0};
+  thread_local const std::uint32_t mine = next.fetch_add(1, std::memory_order_relaxed);
+  return mine;
+}
+
+/** @brief Per-slot state: one word for the state machine, one link for the free list. */
+template <class Sync>
+struct alignas(Sync::line_align) SlotMeta {
+  typename Sync::template Atomic<std::uint64_t> word{};
+  typename Sync::template Atomic<std::uint32_t> next{};
+};
+
+/**
+ * @brief One ABA-safe LIFO free list (a Treiber stack with a tagged head) plus
+ * the counters of the operations that use it, on one cache line.
+ */
+template <class Sync>
+struct alignas(Sync::line_align) Shard {
+  typename Sync::template Atomic<std::uint64_t> head{};  ///< tag << 32 | index
+  typename Sync::template Atomic<std::uint64_t> stores{};
+  typename Sync::template Atomic<std::uint64_t> frees{};
+  typename Sync::template Atomic<std::uint64_t> failed_stores{};
+  typename Sync::template Atomic<std::uint64_t> bytes_to_device{};
+  typename Sync::template Atomic<std::uint64_t> bytes_to_host{};
+  typename Sync::template Atomic<std::uint64_t> synchronizations{};
+};
+
+/**
+ * @brief The token state machine of one manager.
+ *
+ * All operations are O(1) in the capacity. With `MultiThreaded` every call is
+ * safe from any thread at once and lock-free (waits happen only when a caller
+ * asks to wait for a conflicting guard); with `SingleThreaded` the same code
+ * runs on plain words. Callers pass a `home` shard; the free-list shard and
+ * the counters it touches are picked from it, so threads with different homes
+ * never write the same cache line.
+ */
+template <class Sync, template <class> class Storage>
+class SlotTable {
+  using Meta = SlotMeta<Sync>;
+  using Word = std::uint64_t;
+  static constexpr std::uint32_t empty_index = 0xFFFF'FFFFU;
+  static constexpr std::uint32_t shards = Sync::shard_count;
+
+ public:
+  /** @brief The largest capacity a token index can address (the all-ones index is invalid). */
+  static constexpr std::size_t max_capacity = empty_index - 1;
+
+  explicit SlotTable(std::size_t capacity) : meta_(capacity), capacity_(capacity) {
+    for (std::size_t i = 0; i < capacity; ++i) {
+      meta_[i].next.store(i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : empty_index);
+    }
+    shard_[0].head.store(capacity > 0 ? 0 : empty_index);
+    for (std::uint32_t s = 1; s < shards; ++s) shard_[s].head.store(empty_index);
+  }
+
+  SlotTable(const SlotTable&) = delete;
+  SlotTable& operator=(const SlotTable&) = delete;
+
+  [[nodiscard]] std::size_t capacity() const noexcept { return capacity_; }
+
+  /**
+   * @brief Takes a free slot for a new message; the slot stays invisible until publish().
+   * @param stole set when the home shard was empty and another shard gave the slot.
+   */
+  Result<MessageToken> allocate(std::uint32_t home, bool* stole = nullptr) noexcept {
+    const std::uint32_t index = pop_any(home, stole);
+    if (index == empty_index) {
+      shard(home).failed_stores.fetch_add(1, std::memory_order_relaxed);
+      return MemoryError::NoFreeSlots;
+    }
+    auto& word = meta_[index].word;
+    const std::uint32_t generation = slot_word::generation(word.load(std::memory_order_relaxed)) + 1;
+    word.store(slot_word::make(generation, slot_word::Phase::Reserved), std::memory_order_relaxed);
+    return MessageToken{index, generation};
+  }
+
+  /**
+   * @brief Makes an allocated slot visible to tokens and counts the store.
+   * @param sample_peak update the high-water mark (always done when single-threaded,
+   *        where it is cheap; sharded callers sample when it costs no shared line).
+   */
+  void publish(std::uint32_t index, std::uint32_t home, bool sample_peak_now) noexcept {
+    auto& word = meta_[index].word;
+    word.store(slot_word::with_phase(word.load(std::memory_order_relaxed),
+                                     slot_word::Phase::Occupied),
+               std::memory_order_release);
+    shard(home).stores.fetch_add(1, std::memory_order_relaxed);
+    if (shards == 1 || sample_peak_now) sample_peak();
+  }
+
+  /** @brief Returns an allocated, unpublished slot (its payload failed to construct). */
+  void abandon(std::uint32_t index, std::uint32_t home) noexcept {
+    auto& word = meta_[index].word;
+    word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
+               std::memory_order_release);
+    push(index, home);
+  }
+
+  /**
+   * @brief Takes shared access to the slot @p token names.
+   *
+   * `MessageWithShadow` also elects one reader to refresh the host shadow of a
+   * device slot: it gets `MustFill` and must call finish_fill(); the others
+   * wait for it, then get `Ready`.
+   */
+  Result<ShadowState> lock_shared(MessageToken token, Wait wait, SharedAccess access) noexcept {
+    if (token.index() >= capacity_) return MemoryError::BadToken;
+    auto& word = meta_[token.index()].word;
+    Word w = word.load(std::memory_order_acquire);
+    for (;;) {
+      if (auto error = validate(token, w)) return *error;
+      if (access != SharedAccess::Header && slot_word::has(w, slot_word::poisoned_bit)) {
+        return MemoryError::Poisoned;
+      }
+      const bool must_wait = slot_word::has(w, slot_word::writer_bit) ||
+                             (access == SharedAccess::MessageWithShadow &&
+                              slot_word::has(w, slot_word::filling_bit));
+      if (must_wait) {
+        if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
+        word.wait(w, std::memory_order_acquire);
+        w = word.load(std::memory_order_acquire);
+        continue;
+      }
+      if (slot_word::readers(w) == slot_word::max_readers) return MemoryError::AlreadyBorrowed;
+      const bool fill = access == SharedAccess::MessageWithShadow &&
+                        !slot_word::has(w, slot_word::fresh_bit);
+      const Word next = w + slot_word::one_reader + (fill ? slot_word::filling_bit : 0);
+      if (word.compare_exchange_weak(w, next, std::memory_order_acquire,
+                                     std::memory_order_acquire)) {
+        return fill ? ShadowState::MustFill : ShadowState::Ready;
+      }
+    }
+  }
+
+  /** @brief Ends the shadow refresh a `MustFill` reader did; @p ok marks the shadow fresh. */
+  void finish_fill(std::uint32_t index, bool ok) noexcept {
+    update(index, [ok](Word w) {
+      return (w & ~slot_word::filling_bit) | (ok ? slot_word::fresh_bit : 0);
+    });
+    meta_[index].word.notify_all();
+  }
+
+  /** @brief Ends one shared access; the last reader leaves the shadow stale. */
+  void unlock_shared(std::uint32_t index) noexcept {
+    const Word w = update(index, [](Word old) {
+      Word next = old - slot_word::one_reader;
+      return slot_word::readers(next) == 0 ? next & ~slot_word::fresh_bit : next;
+    });
+    if (slot_word::readers(w) == 1) meta_[index].word.notify_all();
+  }
+
+  /** @brief Takes exclusive access to the slot @p token names. */
+  Result<void> lock_exclusive(MessageToken token, Wait wait) noexcept {
+    if (token.index() >= capacity_) return MemoryError::BadToken;
+    auto& word = meta_[token.index()].word;
+    Word w = word.load(std::memory_order_acquire);
+    for (;;) {
+      if (auto error = validate(token, w)) return *error;
+      if (slot_word::has(w, slot_word::poisoned_bit)) return MemoryError::Poisoned;
+      if (slot_word::has(w, slot_word::writer_bit) || slot_word::readers(w) != 0) {
+        if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
+        word.wait(w, std::memory_order_acquire);
+        w = word.load(std::memory_order_acquire);
+        continue;
+      }
+      const Word next = (w | slot_word::writer_bit) & ~slot_word::fresh_bit;
+      if (word.compare_exchange_weak(w, next, std::memory_order_acquire,
+                                     std::memory_order_acquire)) {
+        return {};
+      }
+    }
+  }
+
+  /** @brief Ends exclusive access; @p poison marks the contents untrustworthy. */
+  void unlock_exclusive(std::uint32_t index, bool poison) noexcept {
+    update(index, [poison](Word w) {
+      return (w & ~slot_word::writer_bit) | (poison ? slot_word::poisoned_bit : 0);
+    });
+    meta_[index].word.notify_all();
+  }
+
+  /**
+   * @brief Starts freeing: checks no guard lives and nothing is retained, then
+   * hides the slot from tokens. Never waits. The caller destroys the payload,
+   * then calls finish_free().
+   */
+  Result<void> begin_free(MessageToken token) noexcept {
+    if (token.index() >= capacity_) return MemoryError::BadToken;
+    auto& word = meta_[token.index()].word;
+    Word w = word.load(std::memory_order_acquire);
+    for (;;) {
+      if (auto error = validate(token, w)) return *error;
+      if (slot_word::has(w, slot_word::writer_bit) || slot_word::readers(w) != 0) {
+        return MemoryError::BorrowActive;
+      }
+      if (slot_word::retains(w) != 0) return MemoryError::QueueOwned;
+      const Word next = slot_word::make(slot_word::generation(w), slot_word::Phase::Reserved);
+      if (word.compare_exchange_weak(w, next, std::memory_order_acquire,
+                                     std::memory_order_acquire)) {
+        return {};
+      }
+    }
+  }
+
+  /** @brief Puts a slot whose free began back on the free list; counts the free. */
+  void finish_free(std::uint32_t index, std::uint32_t home) noexcept {
+    auto& word = meta_[index].word;
+    word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
+               std::memory_order_release);
+    push(index, home);
+    shard(home).frees.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /** @brief Marks the token as held by a queue: `free` returns QueueOwned until release(). */
+  Result<void> retain(MessageToken token) noexcept {
+    return change_retains(token, +1);
+  }
+
+  /** @brief Undoes one retain(); `BadToken` if the token holds none. */
+  Result<void> release(MessageToken token) noexcept { return change_retains(token, -1); }
+
+  /** @brief Whether slot @p index holds a published message (for teardown). */
+  [[nodiscard]] bool occupied(std::size_t index) const noexcept {
+    return slot_word::phase(meta_[index].word.load(std::memory_order_acquire)) ==
+           slot_word::Phase::Occupied;
+  }
+
+  /** @brief Checks that @p token names an occupied slot, without taking access. */
+  Result<void> check(MessageToken token) const noexcept {
+    if (token.index() >= capacity_) return MemoryError::BadToken;
+    const Word w = meta_[token.index()].word.load(std::memory_order_acquire);
+    if (auto error = validate(token, w)) return *error;
+    return {};
+  }
+
+  /** @brief Free slots; exact whenever no operation is in progress. */
+  [[nodiscard]] std::size_t available() const noexcept {
+    return capacity_ - static_cast<std::size_t>(in_use());
+  }
+
+  /** @brief Occupied slots; exact whenever no operation is in progress. */
+  [[nodiscard]] std::uint64_t in_use() const noexcept {
+    std::uint64_t stored = 0;
+    std::uint64_t freed = 0;
+    for (const auto& s : shard_) {
+      // Frees first: a free counted after its store keeps the difference >= 0.
+      freed += s.frees.load(std::memory_order_acquire);
+    }
+    for (const auto& s : shard_) stored += s.stores.load(std::memory_order_acquire);
+    return stored > freed ? stored - freed : 0;
+  }
+
+  /** @brief Raises the high-water mark to the current `in_use()`. */
+  void sample_peak() noexcept {
+    const std::uint64_t now = in_use();
+    std::uint64_t peak = peak_.load(std::memory_order_relaxed);
+    while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed,
+                                                      std::memory_order_relaxed)) {
+    }
+  }
+
+  void count_to_device(std::uint32_t home, std::uint64_t bytes) noexcept {
+    shard(home).bytes_to_device.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  void count_to_host(std::uint32_t home, std::uint64_t bytes) noexcept {
+    shard(home).bytes_to_host.fetch_add(bytes, std::memory_order_relaxed);
+  }
+  void count_synchronization(std::uint32_t home) noexcept {
+    shard(home).synchronizations.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /** @brief A snapshot of the counters (summed over shards). */
+  [[nodiscard]] ManagerStats stats() const noexcept {
+    ManagerStats out;
+    for (const auto& s : shard_) {
+      out.stores += s.stores.load(std::memory_order_relaxed);
+      out.frees += s.frees.load(std::memory_order_relaxed);
+      out.failed_stores += s.failed_stores.load(std::memory_order_relaxed);
+      out.bytes_host_to_device += s.bytes_to_device.load(std::memory_order_relaxed);
+      out.bytes_device_to_host += s.bytes_to_host.load(std::memory_order_relaxed);
+      out.synchronizations += s.synchronizations.load(std::memory_order_relaxed);
+    }
+    out.in_use = in_use();
+    const std::uint64_t peak = peak_.load(std::memory_order_relaxed);
+    out.peak_in_use = peak > out.in_use ? peak : out.in_use;
+    return out;
+  }
+
+ private:
+  static constexpr bool should_wait(Wait wait) noexcept {
+    return Sync::can_wait && wait == Wait::Yes;
+  }
+
+  /** @brief The error @p token has against word @p w, if any. */
+  /** @brief The error @p token has against word @p w (its index is known in range), if any. */
+  [[nodiscard]] static std::optional<MemoryError> validate(MessageToken token, Word w) noexcept {
+    if (slot_word::phase(w) != slot_word::Phase::Occupied) return MemoryError::NotAllocated;
+    if (slot_word::generation(w) != token.generation()) return MemoryError::StaleToken;
+    return std::nullopt;
+  }
+
+  /** @brief Applies @p change to slot @p index's word atomically; returns the old word. */
+  template <class Change>
+  Word update(std::uint32_t index, Change change) noexcept {
+    auto& word = meta_[index].word;
+    Word w = word.load(std::memory_order_relaxed);
+    while (!word.compare_exchange_weak(w, change(w), std::memory_order_acq_rel,
+                                       std::memory_order_relaxed)) {
+    }
+    return w;
+  }
+
+  Result<void> change_retains(MessageToken token, int delta) noexcept {
+    if (token.index() >= capacity_) return MemoryError::BadToken;
+    auto& word = meta_[token.index()].word;
+    Word w = word.load(std::memory_order_acquire);
+    for (;;) {
+      if (auto error = validate(token, w)) return *error;
+      const std::uint64_t count = slot_word::retains(w);
+      if (delta > 0 && count == slot_word::max_retains) return MemoryError::AlreadyBorrowed;
+      if (delta < 0 && count == 0) return MemoryError::BadToken;
+      const Word next = delta > 0 ? w + slot_word::one_retain : w - slot_word::one_retain;
+      if (word.compare_exchange_weak(w, next, std::memory_order_acq_rel,
+                                     std::memory_order_acquire)) {
+        return {};
+      }
+    }
+  }
+
+  Shard<Sync>& shard(std::uint32_t home) noexcept { return shard_[home % shards]; }
+
+  static constexpr std::uint64_t pack(std::uint64_t tag, std::uint32_t index) noexcept {
+    return (tag << 32) | index;
+  }
+
+  /** @brief Pops from the home shard, then from the others in turn. */
+  std::uint32_t pop_any(std::uint32_t home, bool* stole) noexcept {
+    for (std::uint32_t i = 0; i < shards; ++i) {
+      const std::uint32_t index = pop(shard_[(home + i) % shards]);
+      if (index != empty_index) {
+        if (stole != nullptr) *stole = i != 0;
+        return index;
+      }
+    }
+    return empty_index;
+  }
+
+  std::uint32_t pop(Shard<Sync>& s) noexcept {
+    Word head = s.head.load(std::memory_order_acquire);
+    for (;;) {
+      const auto index = static_cast<std::uint32_t>(head);
+      if (index == empty_index) return empty_index;
+      const std::uint32_t next = meta_[index].next.load(std::memory_order_relaxed);
+      // The tag changes on every push and pop, so a head that was popped and
+      // pushed back meanwhile fails this CAS instead of installing a stale next.
+      if (s.head.compare_exchange_weak(head, pack((head >> 32) + 1, next),
+                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
+        return index;
+      }
+    }
+  }
+
+  void push(std::uint32_t index, std::uint32_t home) noexcept {
+    auto& s = shard(home);
+    Word head = s.head.load(std::memory_order_relaxed);
+    do {
+      meta_[index].next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+    } while (!s.head.compare_exchange_weak(head, pack((head >> 32) + 1, index),
+                                           std::memory_order_release, std::memory_order_relaxed));
+  }
+
+  Storage<Meta> meta_;
+  std::size_t capacity_;
+  Shard<Sync> shard_[shards];
+  typename Sync::template Atomic<std::uint64_t> peak_{};
+};
+
+}  // namespace limen::detail

@@ -1,0 +1,54 @@
+/**
+ * @file error.hpp
+ * @brief The error vocabulary shared by every manager: MemoryError and its exception.
+ */
+#pragma once
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+
+namespace limen {
+
+/**
+ * @brief Why a manager operation failed.
+ *
+ * Every fallible call returns one of these inside a `Result`; none of them
+ * leaves a stored message lost or corrupted, except `Poisoned`, which says
+ * exactly that about one slot.
+ */
+enum class MemoryError : std::uint8_t {
+  NoFreeSlots,      ///< every slot is in use
+  BadToken,         ///< invalid token, or index out of range
+  StaleToken,       ///< the slot now holds a newer message than the token names
+  NotAllocated,     ///< the slot is empty (double free, read after free)
+  AlreadyBorrowed,  ///< the requested guard conflicts with a live one
+  BorrowActive,     ///< `free` while a guard on the slot lives
+  QueueOwned,       ///< `free` while the token is retained
+  Poisoned,         ///< the slot's contents can no longer be trusted
+  DeviceError,      ///< a CUDA call failed; see the manager's last_device_error()
+  Unsupported,      ///< the request cannot be served here (class, ordinal, fallback policy)
+};
+
+/** @brief A short, readable description of @p error (never empty). */
+[[nodiscard]] std::string_view to_string(MemoryError error) noexcept;
+
+/**
+ * @brief The exception thrown by `Result::value()` on an error and by
+ * constructors that cannot build their manager.
+ *
+ * `what()` gives the error's description, followed by any context given.
+ */
+class MemoryErrorException : public std::runtime_error {
+ public:
+  explicit MemoryErrorException(MemoryError error, std::string_view context = {});
+
+  /** @brief The error this exception carries. */
+  [[nodiscard]] MemoryError error() const noexcept { return error_; }
+
+ private:
+  MemoryError error_;
+};
+
+}  // namespace limen

@@ -1,0 +1,176 @@
+/**
+ * @file memory_class.hpp
+ * @brief Where a manager keeps its slots (MemoryClass) and which classes a
+ * consumer accepts without a copy (PlacementAcceptance).
+ */
+#pragma once
+
+#include <limen/error.hpp>
+#include <limen/result.hpp>
+
+#include <cstdint>
+#include <string>
+
+namespace limen {
+
+/** @brief The four kinds of memory a manager can live in. */
+enum class MemoryKind : std::uint8_t { Host, PinnedHost, Device, Shared };
+
+/** @brief The highest device ordinal limen addresses (16 devices: 0..15). */
+inline constexpr std::uint8_t max_device_ordinal = 15;
+
+/**
+ * @brief A memory class: a kind plus, for `Device`, the device ordinal.
+ *
+ * A value type, fixed per manager at construction. Ordinals above 15 are
+ * rejected (`device()` throws, `try_device()` returns `Unsupported`); they are
+ * never masked onto a smaller ordinal.
+ */
+class MemoryClass {
+ public:
+  /** @brief Ordinary host memory; the default. */
+  constexpr MemoryClass() noexcept = default;
+
+  [[nodiscard]] static constexpr MemoryClass host() noexcept { return {MemoryKind::Host, 0}; }
+  [[nodiscard]] static constexpr MemoryClass pinned_host() noexcept {
+    return {MemoryKind::PinnedHost, 0};
+  }
+  [[nodiscard]] static constexpr MemoryClass shared() noexcept { return {MemoryKind::Shared, 0}; }
+
+  /**
+   * @brief Device memory on GPU @p ordinal; throws MemoryErrorException if ordinal > 15.
+   *
+   * Takes `unsigned` rather than `std::uint8_t` so that 256 or -1 are rejected
+   * instead of being silently narrowed onto a valid ordinal.
+   */
+  [[nodiscard]] static MemoryClass device(unsigned ordinal = 0) {
+    return try_device(ordinal).value();
+  }
+
+  /** @brief Device memory on GPU @p ordinal, or `Unsupported` if ordinal > 15. */
+  [[nodiscard]] static constexpr Result<MemoryClass> try_device(unsigned ordinal) noexcept {
+    if (ordinal > max_device_ordinal) return MemoryError::Unsupported;
+    return MemoryClass{MemoryKind::Device, static_cast<std::uint8_t>(ordinal)};
+  }
+
+  [[nodiscard]] constexpr MemoryKind kind() const noexcept { return kind_; }
+  /** @brief The device ordinal; 0 for every kind but Device. */
+  [[nodiscard]] constexpr std::uint8_t device_ordinal() const noexcept { return ordinal_; }
+
+  /** @brief "host", "pinned_host", "device:N" or "shared". */
+  [[nodiscard]] std::string to_string() const;
+
+  friend constexpr bool operator==(MemoryClass, MemoryClass) noexcept = default;
+
+ private:
+  constexpr MemoryClass(MemoryKind kind, std::uint8_t ordinal) noexcept
+      : kind_(kind), ordinal_(ordinal) {}
+
+  MemoryKind kind_ = MemoryKind::Host;
+  std::uint8_t ordinal_ = 0;
+};
+
+/** @brief Whether data in the current class can be used as is, or must be copied. */
+enum class PlacementDecision : std::uint8_t { ZeroCopy, AdaptRequired };
+
+/**
+ * @brief The set of memory classes a consumer accepts without a copy.
+ *
+ * 32 bits: bit 0 Host, bit 1 PinnedHost, bits 2..17 Device(0..15), bit 18
+ * Shared. A default-constructed set accepts Host only.
+ */
+class PlacementAcceptance {
+ public:
+  constexpr PlacementAcceptance() noexcept = default;
+
+  [[nodiscard]] static constexpr PlacementAcceptance empty() noexcept { return from_bits(0); }
+  /** @brief A set from raw bits; bits 19..31 are dropped. */
+  [[nodiscard]] static constexpr PlacementAcceptance from_bits(std::uint32_t bits) noexcept {
+    PlacementAcceptance a;
+    a.bits_ = bits & valid_mask;
+    return a;
+  }
+  /** @brief The set holding exactly @p c. */
+  [[nodiscard]] static constexpr PlacementAcceptance exactly(MemoryClass c) noexcept {
+    return from_bits(bit_of(c));
+  }
+
+  [[nodiscard]] constexpr std::uint32_t bits() const noexcept { return bits_; }
+  [[nodiscard]] constexpr bool is_empty() const noexcept { return bits_ == 0; }
+
+  [[nodiscard]] constexpr PlacementAcceptance with_host() const noexcept {
+    return from_bits(bits_ | host_bit);
+  }
+  [[nodiscard]] constexpr PlacementAcceptance with_pinned_host() const noexcept {
+    return from_bits(bits_ | pinned_bit);
+  }
+  /** @brief Adds Device(@p ordinal); throws MemoryErrorException if ordinal > 15. */
+  [[nodiscard]] PlacementAcceptance with_device(unsigned ordinal) const {
+    return try_with_device(ordinal).value();
+  }
+  /** @brief Adds Device(@p ordinal), or `Unsupported` if ordinal > 15. */
+  [[nodiscard]] constexpr Result<PlacementAcceptance> try_with_device(
+      unsigned ordinal) const noexcept {
+    if (ordinal > max_device_ordinal) return MemoryError::Unsupported;
+    return from_bits(bits_ | (device_bit0 << ordinal));
+  }
+  [[nodiscard]] constexpr PlacementAcceptance with_all_devices() const noexcept {
+    return from_bits(bits_ | all_devices_mask);
+  }
+  [[nodiscard]] constexpr PlacementAcceptance with_shared() const noexcept {
+    return from_bits(bits_ | shared_bit);
+  }
+
+  /** @brief Whether @p c is in the set. */
+  [[nodiscard]] constexpr bool accepts(MemoryClass c) const noexcept {
+    return (bits_ & bit_of(c)) != 0;
+  }
+  /** @brief Whether every class in @p other is also in this set. */
+  [[nodiscard]] constexpr bool contains(PlacementAcceptance other) const noexcept {
+    return (bits_ & other.bits_) == other.bits_;
+  }
+  [[nodiscard]] constexpr PlacementAcceptance union_with(PlacementAcceptance o) const noexcept {
+    return from_bits(bits_ | o.bits_);
+  }
+  [[nodiscard]] constexpr PlacementAcceptance intersect(PlacementAcceptance o) const noexcept {
+    return from_bits(bits_ & o.bits_);
+  }
+  friend constexpr PlacementAcceptance operator|(PlacementAcceptance a,
+                                                 PlacementAcceptance b) noexcept {
+    return a.union_with(b);
+  }
+  friend constexpr PlacementAcceptance operator&(PlacementAcceptance a,
+                                                 PlacementAcceptance b) noexcept {
+    return a.intersect(b);
+  }
+  friend constexpr bool operator==(PlacementAcceptance, PlacementAcceptance) noexcept = default;
+
+ private:
+  static constexpr std::uint32_t host_bit = 1U << 0;
+  static constexpr std::uint32_t pinned_bit = 1U << 1;
+  static constexpr std::uint32_t device_bit0 = 1U << 2;
+  static constexpr std::uint32_t all_devices_mask = 0xFFFFU << 2;
+  static constexpr std::uint32_t shared_bit = 1U << 18;
+  static constexpr std::uint32_t valid_mask = (1U << 19) - 1;
+
+  static constexpr std::uint32_t bit_of(MemoryClass c) noexcept {
+    switch (c.kind()) {
+      case MemoryKind::Host: return host_bit;
+      case MemoryKind::PinnedHost: return pinned_bit;
+      case MemoryKind::Device: return device_bit0 << c.device_ordinal();
+      case MemoryKind::Shared: return shared_bit;
+    }
+    return 0;
+  }
+
+  std::uint32_t bits_ = host_bit;
+};
+
+/** @brief `ZeroCopy` exactly when @p acceptance accepts @p current. */
+[[nodiscard]] constexpr PlacementDecision decide_placement(PlacementAcceptance acceptance,
+                                                           MemoryClass current) noexcept {
+  return acceptance.accepts(current) ? PlacementDecision::ZeroCopy
+                                     : PlacementDecision::AdaptRequired;
+}
+
+}  // namespace limen

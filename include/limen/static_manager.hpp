@@ -1,0 +1,51 @@
+/**
+ * @file static_manager.hpp
+ * @brief StaticManager<P, N>: N host slots inside the object, no heap allocation at all.
+ */
+#pragma once
+
+#include <limen/detail/host_core.hpp>
+#include <limen/detail/manager_facade.hpp>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace limen {
+
+/**
+ * @brief A fixed-capacity manager whose slots live inside the object itself.
+ *
+ * Makes no heap allocation, ever. O(1) store and free (a LIFO free list).
+ * Single-threaded: a conflicting guard gives AlreadyBorrowed (or BorrowActive
+ * for free) rather than waiting. Neither copyable nor movable, because guards
+ * point into it; a guard must not outlive it.
+ */
+template <class P, std::size_t N>
+class StaticManager : public detail::ManagerFacade<StaticManager<P, N>, P> {
+  template <class T>
+  using Inline = detail::InlineArray<T, N>;
+  using Core = detail::HostCore<P, detail::SingleThreaded, Inline>;
+  friend detail::ManagerFacade<StaticManager<P, N>, P>;
+
+ public:
+  static_assert(N <= 0xFFFF'FFFEULL, "StaticManager: at most 2^32 - 2 slots");
+
+  /** @brief A manager in host memory. */
+  StaticManager() : core_(N, MemoryClass::host()) {}
+  /** @brief A manager that reports @p memory_class (its slots stay in host memory). */
+  explicit StaticManager(MemoryClass memory_class) : core_(N, memory_class) {}
+
+  StaticManager(const StaticManager&) = delete;
+  StaticManager& operator=(const StaticManager&) = delete;
+
+ private:
+  static constexpr detail::Wait read_wait = detail::Wait::No;
+  Core& core() noexcept { return core_; }
+  const Core& core() const noexcept { return core_; }
+  static constexpr std::uint32_t home() noexcept { return 0; }
+  static constexpr bool samples_peak() noexcept { return true; }
+
+  Core core_;
+};
+
+}  // namespace limen

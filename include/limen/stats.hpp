@@ -1,0 +1,31 @@
+/**
+ * @file stats.hpp
+ * @brief ManagerStats: counters every manager reports through `stats()`.
+ */
+#pragma once
+
+#include <cstdint>
+
+namespace limen {
+
+/**
+ * @brief A snapshot of a manager's counters.
+ *
+ * Host managers never copy between host and device, so the byte and
+ * synchronization counters stay 0 there; the pinned, device and shared
+ * backends fill them (the CPU fallback counts its emulated copies too).
+ */
+struct ManagerStats {
+  std::uint64_t stores = 0;          ///< successful stores
+  std::uint64_t frees = 0;           ///< successful frees
+  std::uint64_t failed_stores = 0;   ///< stores that returned an error
+  std::uint64_t in_use = 0;          ///< occupied slots now
+  std::uint64_t peak_in_use = 0;     ///< highest `in_use` seen (see each manager for precision)
+  std::uint64_t bytes_host_to_device = 0;  ///< payload bytes copied host -> device
+  std::uint64_t bytes_device_to_host = 0;  ///< payload bytes copied device -> host
+  std::uint64_t synchronizations = 0;      ///< stream/prefetch synchronizations waited on
+
+  friend bool operator==(const ManagerStats&, const ManagerStats&) = default;
+};
+
+}  // namespace limen

@@ -1,0 +1,85 @@
+// Shared helpers for limen's tests: payload types and a generic way to build
+// and poke any manager without knowing its concrete type.
+#pragma once
+
+#include <limen/limen.hpp>
+
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <type_traits>
+
+namespace limen::test {
+
+/// The original suite's payload: a 3x3 u32 tensor, 36 payload bytes.
+struct TestTensor {
+  std::array<std::uint32_t, 9> data{};
+  [[nodiscard]] std::size_t payload_bytes() const noexcept { return sizeof(data); }
+  friend bool operator==(const TestTensor&, const TestTensor&) = default;
+};
+
+inline TestTensor tensor(std::uint32_t fill) {
+  TestTensor t;
+  t.data.fill(fill);
+  return t;
+}
+
+inline Message<TestTensor> message(std::uint32_t fill, std::uint64_t trace = 0) {
+  MessageHeader h{};
+  h.trace_id = trace;
+  return Message<TestTensor>(h, tensor(fill));
+}
+
+/// Builds any manager with `capacity` slots: from a size, a ManagerConfig, or a fixed N.
+template <class M>
+struct Maker {
+  static std::unique_ptr<M> make(std::size_t capacity) {
+    if constexpr (std::is_constructible_v<M, std::size_t>) {
+      return std::make_unique<M>(capacity);
+    } else if constexpr (std::is_default_constructible_v<M>) {
+      EXPECT_EQ(capacity, M().capacity()) << "fixed-capacity manager used with another capacity";
+      return std::make_unique<M>();
+    } else {
+      return make_from_config<M>(capacity);
+    }
+  }
+};
+
+/// Defined by the backend tests (ManagerConfig lives there); unused for host managers.
+template <class M>
+std::unique_ptr<M> make_from_config(std::size_t capacity);
+
+/// read() that never blocks: try_read where the manager waits, read otherwise.
+template <class M>
+auto try_read(const M& m, MessageToken t) {
+  if constexpr (requires { m.try_read(t); }) {
+    return m.try_read(t);
+  } else {
+    return m.read(t);
+  }
+}
+
+/// read_mut() that never blocks: try_read_mut where the manager waits.
+template <class M>
+auto try_read_mut(M& m, MessageToken t) {
+  if constexpr (requires { m.try_read_mut(t); }) {
+    return m.try_read_mut(t);
+  } else {
+    return m.read_mut(t);
+  }
+}
+
+/// Asserts `result` holds `expected` as its error, with a readable failure.
+#define LIMEN_EXPECT_ERROR(result, expected)                                        \
+  do {                                                                              \
+    const auto& limen_r_ = (result);                                                \
+    ASSERT_FALSE(limen_r_.has_value()) << "expected " << ::limen::to_string(expected); \
+    EXPECT_EQ(limen_r_.error(), (expected))                                         \
+        << "got " << ::limen::to_string(limen_r_.error()) << ", expected "          \
+        << ::limen::to_string(expected);                                            \
+  } while (0)
+
+}  // namespace limen::test
