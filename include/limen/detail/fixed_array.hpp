@@ -37,10 +37,16 @@ class HeapArray {
   std::size_t size_;
 };
 
-/** @brief Uninitialised, suitably aligned storage for one T; the owner constructs and destroys. */
-template <class T>
+/**
+ * @brief Uninitialised storage for one T; the owner constructs and destroys.
+ *
+ * @tparam MinAlign raises the alignment (and so the stride of an array of
+ * slots) to a cache line for thread-safe managers, so two threads working on
+ * neighbouring slots never write the same line.
+ */
+template <class T, std::size_t MinAlign = alignof(T)>
 struct RawSlot {
-  alignas(T) std::byte bytes[sizeof(T)];
+  alignas(alignof(T) > MinAlign ? alignof(T) : MinAlign) std::byte bytes[sizeof(T)];
 
   [[nodiscard]] T* get() noexcept { return std::launder(reinterpret_cast<T*>(bytes)); }
   [[nodiscard]] const T* get() const noexcept {

@@ -114,7 +114,7 @@ class HostCore {
 
   // Read guards are taken and released through a const manager: borrow state is mutable.
   mutable Table table_;
-  Storage<RawSlot<Message<P>>> slots_;
+  Storage<RawSlot<Message<P>, Sync::line_align>> slots_;
   MemoryClass class_;
 };
 

@@ -150,8 +150,7 @@ class SlotTable {
                               slot_word::has(w, slot_word::filling_bit));
       if (must_wait) {
         if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
-        word.wait(w, std::memory_order_acquire);
-        w = word.load(std::memory_order_acquire);
+        w = sleep_on(word, w);
         continue;
       }
       if (slot_word::readers(w) == slot_word::max_readers) return MemoryError::AlreadyBorrowed;
@@ -170,16 +169,14 @@ class SlotTable {
     update(index, [ok](Word w) {
       return (w & ~slot_word::filling_bit) | (ok ? slot_word::fresh_bit : 0);
     });
-    meta_[index].word.notify_all();
   }
 
   /** @brief Ends one shared access; the last reader leaves the shadow stale. */
   void unlock_shared(std::uint32_t index) noexcept {
-    const Word w = update(index, [](Word old) {
+    update(index, [](Word old) {
       Word next = old - slot_word::one_reader;
       return slot_word::readers(next) == 0 ? next & ~slot_word::fresh_bit : next;
     });
-    if (slot_word::readers(w) == 1) meta_[index].word.notify_all();
   }
 
   /** @brief Takes exclusive access to the slot @p token names. */
@@ -192,8 +189,7 @@ class SlotTable {
       if (slot_word::has(w, slot_word::poisoned_bit)) return MemoryError::Poisoned;
       if (slot_word::has(w, slot_word::writer_bit) || slot_word::readers(w) != 0) {
         if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
-        word.wait(w, std::memory_order_acquire);
-        w = word.load(std::memory_order_acquire);
+        w = sleep_on(word, w);
         continue;
       }
       const Word next = (w | slot_word::writer_bit) & ~slot_word::fresh_bit;
@@ -209,7 +205,6 @@ class SlotTable {
     update(index, [poison](Word w) {
       return (w & ~slot_word::writer_bit) | (poison ? slot_word::poisoned_bit : 0);
     });
-    meta_[index].word.notify_all();
   }
 
   /**
@@ -275,12 +270,12 @@ class SlotTable {
   [[nodiscard]] std::uint64_t in_use() const noexcept {
     std::uint64_t stored = 0;
     std::uint64_t freed = 0;
-    for (const auto& s : shard_) {
-      // Frees first: a free counted after its store keeps the difference >= 0.
-      freed += s.frees.load(std::memory_order_acquire);
-    }
+    // Stores first, frees second: frees counted later only lower the result, so
+    // under concurrency it can lag the truth but never exceed it.
     for (const auto& s : shard_) stored += s.stores.load(std::memory_order_acquire);
-    return stored > freed ? stored - freed : 0;
+    for (const auto& s : shard_) freed += s.frees.load(std::memory_order_acquire);
+    const std::uint64_t used = stored > freed ? stored - freed : 0;
+    return used < capacity_ ? used : capacity_;
   }
 
   /** @brief Raises the high-water mark to the current `in_use()`. */
@@ -332,15 +327,34 @@ class SlotTable {
     return std::nullopt;
   }
 
-  /** @brief Applies @p change to slot @p index's word atomically; returns the old word. */
+  /**
+   * @brief Applies a releasing @p change to slot @p index's word atomically and
+   * wakes sleepers if any announced themselves. Every waiter re-checks and
+   * re-announces, so clearing the bit here loses nobody.
+   */
   template <class Change>
-  Word update(std::uint32_t index, Change change) noexcept {
+  void update(std::uint32_t index, Change change) noexcept {
     auto& word = meta_[index].word;
     Word w = word.load(std::memory_order_relaxed);
-    while (!word.compare_exchange_weak(w, change(w), std::memory_order_acq_rel,
-                                       std::memory_order_relaxed)) {
+    while (!word.compare_exchange_weak(w, change(w) & ~slot_word::waiters_bit,
+                                       std::memory_order_acq_rel, std::memory_order_relaxed)) {
     }
-    return w;
+    if (slot_word::has(w, slot_word::waiters_bit)) word.notify_all();
+  }
+
+  /**
+   * @brief Announces a sleeper on @p word (seen as @p w), sleeps until it changes,
+   * and returns its new value. Only reached with `MultiThreaded`.
+   */
+  template <class AtomicWord>
+  static Word sleep_on(AtomicWord& word, Word w) noexcept {
+    const Word announced = w | slot_word::waiters_bit;
+    if (w == announced || word.compare_exchange_strong(w, announced, std::memory_order_relaxed,
+                                                       std::memory_order_acquire)) {
+      word.wait(announced, std::memory_order_acquire);
+      return word.load(std::memory_order_acquire);
+    }
+    return w;  // the word changed meanwhile: re-check it
   }
 
   Result<void> change_retains(MessageToken token, int delta) noexcept {

@@ -13,8 +13,12 @@
  * | 35     | poisoned  | contents untrustworthy (failed device write-back)     |
  * | 36     | filling   | a reader is refreshing the host shadow                |
  * | 37     | fresh     | the host shadow matches the slot while readers live   |
- * | 38..53 | readers   | live read and header guards                           |
+ * | 38..52 | readers   | live read and header guards                           |
+ * | 53     | waiters   | a thread sleeps on this word: releases must notify    |
  * | 54..63 | retains   | outstanding `retain` calls                            |
+ *
+ * The waiters bit keeps `notify_all` off the uncontended path: libstdc++'s
+ * notify on a 64-bit atomic always writes a process-wide shared counter.
  */
 #pragma once
 
@@ -32,8 +36,9 @@ inline constexpr std::uint64_t poisoned_bit = 1ULL << 35;
 inline constexpr std::uint64_t filling_bit = 1ULL << 36;
 inline constexpr std::uint64_t fresh_bit = 1ULL << 37;
 inline constexpr unsigned readers_shift = 38;
-inline constexpr std::uint64_t max_readers = 0xFFFF;
+inline constexpr std::uint64_t max_readers = 0x7FFF;
 inline constexpr std::uint64_t one_reader = 1ULL << readers_shift;
+inline constexpr std::uint64_t waiters_bit = 1ULL << 53;
 inline constexpr unsigned retains_shift = 54;
 inline constexpr std::uint64_t max_retains = 0x3FF;
 inline constexpr std::uint64_t one_retain = 1ULL << retains_shift;

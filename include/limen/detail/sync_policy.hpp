@@ -36,6 +36,10 @@ class PlainAtomic {
     value_ = desired;
     return true;
   }
+  bool compare_exchange_strong(T& expected, T desired, std::memory_order o1 = {},
+                               std::memory_order o2 = {}) noexcept {
+    return compare_exchange_weak(expected, desired, o1, o2);
+  }
   T fetch_add(T delta, std::memory_order = std::memory_order_seq_cst) noexcept {
     T old = value_;
     value_ = static_cast<T>(value_ + delta);

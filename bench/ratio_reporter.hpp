@@ -1,0 +1,55 @@
+// A console reporter that also prints throughput ratios between benchmark runs
+// of the same binary, so every claim compares against a baseline measured in
+// the same run.
+#pragma once
+
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace limen::bench {
+
+class RatioReporter : public benchmark::ConsoleReporter {
+ public:
+  /// A line "label: numerator / denominator" to print after the runs (run names as shown).
+  struct Ratio {
+    std::string label;
+    std::string numerator;
+    std::string denominator;
+  };
+
+  explicit RatioReporter(std::vector<Ratio> ratios) : ratios_(std::move(ratios)) {}
+
+  void ReportRuns(const std::vector<Run>& runs) override {
+    for (const Run& run : runs) {
+      if (run.run_type != Run::RT_Iteration) continue;
+      auto it = run.counters.find("items_per_second");
+      if (it != run.counters.end()) rate_[run.benchmark_name()] = it->second.value;
+    }
+    ConsoleReporter::ReportRuns(runs);
+  }
+
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\n%-58s %10s\n", "ratio (items/s, same run)", "value");
+    for (const Ratio& r : ratios_) {
+      const auto num = rate_.find(r.numerator);
+      const auto den = rate_.find(r.denominator);
+      if (num == rate_.end() || den == rate_.end() || den->second == 0) {
+        std::printf("%-58s %10s\n", r.label.c_str(), "n/a");
+        continue;
+      }
+      std::printf("%-58s %9.2fx\n", r.label.c_str(), num->second / den->second);
+    }
+  }
+
+ private:
+  std::vector<Ratio> ratios_;
+  std::map<std::string, double> rate_;
+};
+
+}  // namespace limen::bench
