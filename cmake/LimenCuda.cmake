@@ -47,6 +47,7 @@ message(STATUS "limen: CUDA backend ${LIMEN_HAVE_CUDA}, NVTX ${LIMEN_HAVE_NVTX}"
 function(limen_configure_cuda target)
   if(LIMEN_HAVE_CUDA)
     target_compile_definitions(${target} PUBLIC LIMEN_HAVE_CUDA=1)
+    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/cuda_arena.cpp)
     # Runtime API only: never CUDA::cuda_driver, or the binary would not start without a driver.
     target_link_libraries(${target} PUBLIC CUDA::cudart)
   endif()

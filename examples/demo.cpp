@@ -1,8 +1,11 @@
-// limen demo: messages through the host managers, printing what happened.
+// limen demo: one message through every memory class, saying which backend
+// really ran (GPU or CPU fallback) and what it cost, then two workers sharing
+// a ConcurrentManager.
 #include <limen/limen.hpp>
 
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 #include <vector>
@@ -13,56 +16,89 @@ struct Reading {
   std::array<float, 4> values{};
 };
 
-void print_stats(const char* name, const limen::ManagerStats& s) {
-  std::printf("  %-22s stores=%llu frees=%llu failed=%llu in_use=%llu peak=%llu\n", name,
-              static_cast<unsigned long long>(s.stores), static_cast<unsigned long long>(s.frees),
-              static_cast<unsigned long long>(s.failed_stores),
-              static_cast<unsigned long long>(s.in_use),
-              static_cast<unsigned long long>(s.peak_in_use));
+std::string backend_of(const limen::AnyManager<Reading>& m) {
+  if (m.memory_class().kind() == limen::MemoryKind::Host) return "host memory";
+  if (m.emulated()) return "CPU fallback";
+  const auto& info = limen::runtime_info();
+  const auto ordinal = static_cast<std::size_t>(m.memory_class().device_ordinal());
+  return "GPU (" + info.devices.at(ordinal < info.devices.size() ? ordinal : 0).name + ")";
 }
 
-template <class M>
-void round_trip(const char* name, M& manager) {
+void print_stats(const limen::ManagerStats& s) {
+  std::printf("    stats: stores=%llu frees=%llu in_use=%llu peak=%llu h2d=%lluB d2h=%lluB syncs=%llu\n",
+              static_cast<unsigned long long>(s.stores), static_cast<unsigned long long>(s.frees),
+              static_cast<unsigned long long>(s.in_use),
+              static_cast<unsigned long long>(s.peak_in_use),
+              static_cast<unsigned long long>(s.bytes_host_to_device),
+              static_cast<unsigned long long>(s.bytes_device_to_host),
+              static_cast<unsigned long long>(s.synchronizations));
+}
+
+/// Store, change through a write guard, read back, peek, free: in one memory class.
+bool round_trip(limen::MemoryClass memory_class) {
+  limen::ManagerConfig config;
+  config.capacity = 16;
+  config.name = "demo-" + memory_class.to_string();
+  auto made = limen::make_manager<Reading>(memory_class, config);
+  if (!made) {
+    std::printf("%-12s unavailable: %s\n", memory_class.to_string().c_str(),
+                std::string(limen::to_string(made.error())).c_str());
+    return false;
+  }
+  auto& m = *made;
   limen::MessageHeader header{};
   header.trace_id = 7;
-  const auto token = manager.store(limen::Message<Reading>(header, Reading{{1, 2, 3, 4}})).value();
-  manager.read_mut(token).value()->payload.values[0] = 10.0F;
-  const float first = manager.read(token).value()->payload.values[0];
-  const auto size = manager.peek_header(token).value()->payload_size_bytes;
-  const auto stale = manager.free(token).has_value() ? manager.read(token).error()
-                                                     : limen::MemoryError::Unsupported;
-  std::printf("%s (%s): token #%u gen %u, payload %zu bytes, first value %.0f, read after free: %s\n",
-              name, manager.memory_class().to_string().c_str(), token.index(), token.generation(),
-              size, static_cast<double>(first), std::string(limen::to_string(stale)).c_str());
-  print_stats(name, manager.stats());
+  const auto token = m.store(limen::Message<Reading>(header, Reading{{1, 2, 3, 4}})).value();
+  m.read_mut(token).value()->payload.values[0] = 10.0F;
+  const float first = m.read(token).value()->payload.values[0];
+  const auto size = m.peek_header(token).value()->payload_size_bytes;
+  (void)m.free(token).value();
+  const auto after_free = m.read(token).error();
+  std::printf("%-12s on %-28s token #%u gen %u, %zu payload bytes, value %.0f -> %.0f, "
+              "read after free: %s\n",
+              memory_class.to_string().c_str(), backend_of(m).c_str(), token.index(),
+              token.generation(), size, 1.0, static_cast<double>(first),
+              std::string(limen::to_string(after_free)).c_str());
+  print_stats(m.stats());
+  return first == 10.0F;
 }
 
-void concurrent_workers() {
+bool concurrent_workers() {
   limen::ConcurrentManager<Reading> manager(64);
   std::vector<std::thread> workers;
+  std::array<bool, 2> ok{true, true};
   for (int w = 0; w < 2; ++w) {
-    workers.emplace_back([handle = manager.scoped_handle(), w]() mutable {
+    workers.emplace_back([handle = manager.scoped_handle(), w, &ok]() mutable {
       for (int i = 0; i < 10000; ++i) {
-        const auto t = handle.store(limen::Message<Reading>(Reading{{float(w), float(i)}})).value();
-        if (handle.read(t).value()->payload.values[1] != float(i)) std::abort();
+        const Reading r{{static_cast<float>(w), static_cast<float>(i)}};
+        const auto t = handle.store(limen::Message<Reading>(r)).value();
+        if (handle.read(t).value()->payload.values[1] != static_cast<float>(i)) ok[w] = false;
         (void)handle.free(t);
       }
     });
   }
   for (auto& t : workers) t.join();
-  std::printf("ConcurrentManager: 2 workers x 10000 store/read/free, available %zu of %zu\n",
+  std::printf("ConcurrentManager: 2 workers x 10000 store/read/free, %zu of %zu slots free\n",
               manager.available(), manager.capacity());
-  print_stats("ConcurrentManager", manager.stats());
+  print_stats(manager.stats());
+  return ok[0] && ok[1] && manager.available() == manager.capacity();
 }
 
 }  // namespace
 
 int main() {
-  std::printf("limen demo: typed message slots\n\n");
-  limen::StaticManager<Reading, 4> fixed;
-  round_trip("StaticManager<4>", fixed);
-  limen::HeapManager<Reading> heap(16);
-  round_trip("HeapManager(16)", heap);
-  concurrent_workers();
-  return 0;
+  const auto& info = limen::runtime_info();
+  std::printf("limen demo: typed message slots over every memory class\n");
+  std::printf("CUDA compiled in: %s, devices: %d%s%s\n\n", info.cuda_compiled ? "yes" : "no",
+              info.device_count, info.fallback_active ? ", CPU fallback active: " : "",
+              info.fallback_reason.c_str());
+  bool ok = true;
+  for (const auto& c : {limen::MemoryClass::host(), limen::MemoryClass::pinned_host(),
+                        limen::MemoryClass::device(0), limen::MemoryClass::shared()}) {
+    ok = round_trip(c) && ok;
+  }
+  std::printf("\n");
+  ok = concurrent_workers() && ok;
+  std::printf("\n%s\n", ok ? "demo: OK" : "demo: FAILED");
+  return ok ? EXIT_SUCCESS : EXIT_FAILURE;
 }

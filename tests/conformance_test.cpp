@@ -269,9 +269,19 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, SatisfiesTheManagerConcepts, StoreReadF
                             PayloadSizeIsKeptAsStoredOrChanged, EveryFreedSlotComesBack);
 
 // One line per manager.
-using Managers = ::testing::Types<StaticManager<TestTensor, kCapacity>,  //
-                                  HeapManager<TestTensor>,                //
-                                  ConcurrentManager<TestTensor>>;
+using Managers = ::testing::Types<StaticManager<TestTensor, kCapacity>,
+                                  HeapManager<TestTensor>,
+                                  ConcurrentManager<TestTensor>,
+                                  PinnedManager<TestTensor>,
+                                  DeviceManager<TestTensor>,
+                                  SharedManager<TestTensor>,
+                                  ThreadSafe<PinnedManager<TestTensor>>,
+                                  ThreadSafe<DeviceManager<TestTensor>>,
+                                  ThreadSafe<SharedManager<TestTensor>>,
+                                  AnyOf<MemoryKind::Host>,
+                                  AnyOf<MemoryKind::PinnedHost>,
+                                  AnyOf<MemoryKind::Device>,
+                                  AnyOf<MemoryKind::Shared>>;
 INSTANTIATE_TYPED_TEST_SUITE_P(All, Conformance, Managers);
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <type_traits>
+#include <utility>
 
 namespace limen::test {
 
@@ -33,24 +34,62 @@ inline Message<TestTensor> message(std::uint32_t fill, std::uint64_t trace = 0) 
   return Message<TestTensor>(h, tensor(fill));
 }
 
+/// Managers built from a ManagerConfig (pinned, device, shared).
+template <class M>
+std::unique_ptr<M> make_from_config(std::size_t capacity) {
+  ManagerConfig config;
+  config.capacity = capacity;
+  config.name = "conformance";
+  return std::make_unique<M>(std::move(config));
+}
+
 /// Builds any manager with `capacity` slots: from a size, a ManagerConfig, or a fixed N.
 template <class M>
 struct Maker {
   static std::unique_ptr<M> make(std::size_t capacity) {
     if constexpr (std::is_constructible_v<M, std::size_t>) {
       return std::make_unique<M>(capacity);
-    } else if constexpr (std::is_default_constructible_v<M>) {
+    } else if constexpr (std::is_constructible_v<M, ManagerConfig>) {
+      return make_from_config<M>(capacity);
+    } else {
       EXPECT_EQ(capacity, M().capacity()) << "fixed-capacity manager used with another capacity";
       return std::make_unique<M>();
-    } else {
-      return make_from_config<M>(capacity);
     }
   }
 };
 
-/// Defined by the backend tests (ManagerConfig lives there); unused for host managers.
+/// The same backend with `ManagerConfig::thread_safe` set, as a type of its own.
 template <class M>
-std::unique_ptr<M> make_from_config(std::size_t capacity);
+struct ThreadSafe : M {
+  explicit ThreadSafe(std::size_t capacity) : M(config(capacity)) {}
+  static ManagerConfig config(std::size_t capacity) {
+    ManagerConfig c;
+    c.capacity = capacity;
+    c.thread_safe = true;
+    return c;
+  }
+};
+
+/// An AnyManager made by make_manager for one memory class, as a type of its own.
+template <MemoryKind Kind>
+struct AnyOf : AnyManager<TestTensor> {
+  explicit AnyOf(std::size_t capacity)
+      : AnyManager<TestTensor>(make_manager<TestTensor>(memory_class(), config(capacity)).value()) {}
+  static MemoryClass memory_class() {
+    switch (Kind) {
+      case MemoryKind::Host: return MemoryClass::host();
+      case MemoryKind::PinnedHost: return MemoryClass::pinned_host();
+      case MemoryKind::Device: return MemoryClass::device(0);
+      case MemoryKind::Shared: return MemoryClass::shared();
+    }
+    return MemoryClass::host();
+  }
+  static ManagerConfig config(std::size_t capacity) {
+    ManagerConfig c;
+    c.capacity = capacity;
+    return c;
+  }
+};
 
 /// read() that never blocks: try_read where the manager waits, read otherwise.
 template <class M>

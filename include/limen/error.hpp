@@ -40,6 +40,21 @@ enum class MemoryError : std::uint8_t {
  *
  * `what()` gives the error's description, followed by any context given.
  */
+/**
+ * @brief The details of the last failed CUDA call of a manager (its DeviceError).
+ *
+ * `code` is the `cudaError_t` value (0 never appears here); `name` and `text`
+ * are what `cudaGetErrorName` / `cudaGetErrorString` say; `call` names the
+ * runtime call and `where` the limen source line that made it.
+ */
+struct DeviceErrorInfo {
+  int code = 0;
+  std::string name;
+  std::string text;
+  std::string call;
+  std::string where;
+};
+
 class MemoryErrorException : public std::runtime_error {
  public:
   explicit MemoryErrorException(MemoryError error, std::string_view context = {});

@@ -4,15 +4,22 @@
  */
 #pragma once
 
+#include <limen/any_manager.hpp>
 #include <limen/concepts.hpp>
 #include <limen/concurrent_manager.hpp>
 #include <limen/config.hpp>
+#include <limen/device_manager.hpp>
 #include <limen/error.hpp>
 #include <limen/guard.hpp>
 #include <limen/heap_manager.hpp>
+#include <limen/manager_config.hpp>
 #include <limen/memory_class.hpp>
 #include <limen/message.hpp>
+#include <limen/pinned_manager.hpp>
 #include <limen/result.hpp>
+#include <limen/runtime.hpp>
+#include <limen/shared_manager.hpp>
 #include <limen/static_manager.hpp>
 #include <limen/stats.hpp>
+#include <limen/stream.hpp>
 #include <limen/token.hpp>

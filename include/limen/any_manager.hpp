@@ -1,0 +1,161 @@
+/**
+ * @file any_manager.hpp
+ * @brief AnyManager<P> and make_manager: pick the backend at run time by MemoryClass.
+ */
+#pragma once
+
+#include <limen/concurrent_manager.hpp>
+#include <limen/device_manager.hpp>
+#include <limen/heap_manager.hpp>
+#include <limen/manager_config.hpp>
+#include <limen/pinned_manager.hpp>
+#include <limen/shared_manager.hpp>
+
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+namespace limen {
+
+/**
+ * @brief Any manager of `Message<P>`, behind one type.
+ *
+ * The same calls as every manager; guards are the same types too, so nothing
+ * is allocated per operation (one virtual call each). Thread safety is the
+ * wrapped manager's.
+ */
+template <class P>
+class AnyManager {
+ public:
+  using payload_type = P;
+  using ReadGuard = limen::ReadGuard<P>;
+  using WriteGuard = limen::WriteGuard<P>;
+  using HeaderGuard = limen::HeaderGuard;
+
+  /** @brief Wraps a movable manager. */
+  template <class M>
+    requires(!std::is_same_v<std::remove_cvref_t<M>, AnyManager>)
+  explicit AnyManager(M manager) : impl_(std::make_unique<Model<M>>(std::move(manager))) {}
+
+  /** @brief Builds a manager of type M in place (for ones that cannot move, like StaticManager). */
+  template <class M, class... Args>
+  explicit AnyManager(std::in_place_type_t<M>, Args&&... args)
+      : impl_(std::make_unique<Model<M>>(std::forward<Args>(args)...)) {}
+
+  Result<MessageToken> store(Message<P> message) { return impl_->store(std::move(message)); }
+  Result<ReadGuard> read(MessageToken t) const { return impl_->read(t); }
+  Result<WriteGuard> read_mut(MessageToken t) { return impl_->read_mut(t); }
+  /** @brief read() that never waits: AlreadyBorrowed instead (same as read() for managers that never wait). */
+  Result<ReadGuard> try_read(MessageToken t) const { return impl_->try_read(t); }
+  Result<WriteGuard> try_read_mut(MessageToken t) { return impl_->try_read_mut(t); }
+  Result<HeaderGuard> peek_header(MessageToken t) const { return impl_->peek_header(t); }
+  Result<void> free(MessageToken t) { return impl_->free(t); }
+  Result<void> retain(MessageToken t) { return impl_->retain(t); }
+  Result<void> release(MessageToken t) { return impl_->release(t); }
+  [[nodiscard]] std::size_t available() const noexcept { return impl_->available(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return impl_->capacity(); }
+  [[nodiscard]] MemoryClass memory_class() const noexcept { return impl_->memory_class(); }
+  [[nodiscard]] ManagerStats stats() const noexcept { return impl_->stats(); }
+  /** @brief True when the CPU fallback emulates this manager's class (never for host). */
+  [[nodiscard]] bool emulated() const noexcept { return impl_->emulated(); }
+  /** @brief The last failed CUDA call (device-backed classes only). */
+  [[nodiscard]] std::optional<DeviceErrorInfo> last_device_error() const {
+    return impl_->last_device_error();
+  }
+
+ private:
+  struct Concept {
+    virtual ~Concept() = default;
+    virtual Result<MessageToken> store(Message<P>&&) = 0;
+    virtual Result<ReadGuard> read(MessageToken) const = 0;
+    virtual Result<WriteGuard> read_mut(MessageToken) = 0;
+    virtual Result<ReadGuard> try_read(MessageToken) const = 0;
+    virtual Result<WriteGuard> try_read_mut(MessageToken) = 0;
+    virtual Result<HeaderGuard> peek_header(MessageToken) const = 0;
+    virtual Result<void> free(MessageToken) = 0;
+    virtual Result<void> retain(MessageToken) = 0;
+    virtual Result<void> release(MessageToken) = 0;
+    virtual std::size_t available() const noexcept = 0;
+    virtual std::size_t capacity() const noexcept = 0;
+    virtual MemoryClass memory_class() const noexcept = 0;
+    virtual ManagerStats stats() const noexcept = 0;
+    virtual bool emulated() const noexcept = 0;
+    virtual std::optional<DeviceErrorInfo> last_device_error() const = 0;
+  };
+
+  template <class M>
+  struct Model final : Concept {
+    template <class... Args>
+    explicit Model(Args&&... args) : m(std::forward<Args>(args)...) {}
+
+    Result<MessageToken> store(Message<P>&& msg) override { return m.store(std::move(msg)); }
+    Result<ReadGuard> read(MessageToken t) const override { return m.read(t); }
+    Result<WriteGuard> read_mut(MessageToken t) override { return m.read_mut(t); }
+    Result<ReadGuard> try_read(MessageToken t) const override {
+      if constexpr (requires { m.try_read(t); }) return m.try_read(t);
+      else return m.read(t);
+    }
+    Result<WriteGuard> try_read_mut(MessageToken t) override {
+      if constexpr (requires { m.try_read_mut(t); }) return m.try_read_mut(t);
+      else return m.read_mut(t);
+    }
+    Result<HeaderGuard> peek_header(MessageToken t) const override { return m.peek_header(t); }
+    Result<void> free(MessageToken t) override { return m.free(t); }
+    Result<void> retain(MessageToken t) override { return m.retain(t); }
+    Result<void> release(MessageToken t) override { return m.release(t); }
+    std::size_t available() const noexcept override { return m.available(); }
+    std::size_t capacity() const noexcept override { return m.capacity(); }
+    MemoryClass memory_class() const noexcept override { return m.memory_class(); }
+    ManagerStats stats() const noexcept override { return m.stats(); }
+    bool emulated() const noexcept override {
+      if constexpr (requires { m.emulated(); }) return m.emulated();
+      else return false;
+    }
+    std::optional<DeviceErrorInfo> last_device_error() const override {
+      if constexpr (requires { m.last_device_error(); }) return m.last_device_error();
+      else return std::nullopt;
+    }
+
+    M m;
+  };
+
+  std::unique_ptr<Concept> impl_;
+};
+
+/**
+ * @brief Builds the manager for @p memory_class: a host manager (HeapManager,
+ * or ConcurrentManager when `config.thread_safe`), PinnedManager, DeviceManager
+ * (on the class's ordinal, overriding `config.device`) or SharedManager.
+ *
+ * Returns `Unsupported` for a non-host class when P is not trivially copyable,
+ * or when no GPU works and `config.fallback` is `Fail`; `DeviceError` when the
+ * GPU refused an allocation.
+ */
+template <class P>
+Result<AnyManager<P>> make_manager(MemoryClass memory_class, ManagerConfig config = {}) {
+  if (memory_class.kind() == MemoryKind::Host) {
+    if (config.capacity > detail::SlotTable<detail::SingleThreaded, detail::HeapArray>::max_capacity) {
+      return MemoryError::Unsupported;
+    }
+    if (config.thread_safe) return AnyManager<P>(ConcurrentManager<P>(config.capacity));
+    return AnyManager<P>(HeapManager<P>(config.capacity));
+  }
+  if constexpr (!std::is_trivially_copyable_v<P>) {
+    return MemoryError::Unsupported;
+  } else {
+    auto wrap = [](auto made) -> Result<AnyManager<P>> {
+      if (!made) return made.error();
+      return AnyManager<P>(std::move(*made));
+    };
+    switch (memory_class.kind()) {
+      case MemoryKind::PinnedHost: return wrap(PinnedManager<P>::create(std::move(config)));
+      case MemoryKind::Device:
+        config.device = memory_class.device_ordinal();
+        return wrap(DeviceManager<P>::create(std::move(config)));
+      default: return wrap(SharedManager<P>::create(std::move(config)));
+    }
+  }
+}
+
+}  // namespace limen

@@ -1,0 +1,42 @@
+/**
+ * @file device_manager.hpp
+ * @brief DeviceManager<P>: message slots in device memory carved from a CUDA memory pool on the configured device.
+ */
+#pragma once
+
+#include <limen/detail/class_manager.hpp>
+#include <limen/manager_config.hpp>
+
+#include <utility>
+
+namespace limen {
+
+/**
+ * @brief A fixed-capacity manager whose slots live in device memory carved from a CUDA memory pool on the configured device (the pool never trims), headers on the host. A read guard copies the payload into a pinned host shadow and synchronizes (one copy for all concurrent readers); a write guard copies it back when it ends, and a failed write-back poisons the slot.
+ *
+ * P must be trivially copyable. All memory, the stream and the events are
+ * created at construction; store, read and free make no allocation call.
+ * Without a working GPU (or built without CUDA) it runs on the CPU fallback,
+ * which keeps the same semantics on host memory, unless the configuration
+ * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`.
+ */
+template <class P>
+class DeviceManager : public detail::ClassManager<P, MemoryKind::Device> {
+  using Base = detail::ClassManager<P, MemoryKind::Device>;
+
+ public:
+  /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
+  explicit DeviceManager(ManagerConfig config = {}) : Base(std::move(config)) {}
+
+  /** @brief Builds the manager, or returns why not (Unsupported, DeviceError). */
+  static Result<DeviceManager> create(ManagerConfig config = {}) {
+    auto [built, failure] = Base::build(std::move(config));
+    if (!built) return failure.error;
+    return DeviceManager(std::move(*built));
+  }
+
+ private:
+  explicit DeviceManager(typename Base::Built built) noexcept : Base(std::move(built)) {}
+};
+
+}  // namespace limen

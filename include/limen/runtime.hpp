@@ -1,0 +1,45 @@
+/**
+ * @file runtime.hpp
+ * @brief runtime_info(): what CUDA support this process really has.
+ */
+#pragma once
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace limen {
+
+/** @brief One CUDA device as the runtime reports it. */
+struct DeviceInfo {
+  int ordinal = 0;
+  std::string name;
+  int compute_major = 0;
+  int compute_minor = 0;
+  std::size_t total_memory = 0;
+  bool managed_memory = false;           ///< supports cudaMallocManaged
+  bool concurrent_managed_access = false;  ///< host and device may touch managed memory at once
+  bool memory_pools = false;             ///< supports cudaMemPool_t (stream-ordered allocation)
+};
+
+/**
+ * @brief The result of limen's one-time CUDA probe.
+ *
+ * The probe runs once per process, on first use, and is thread-safe. Any
+ * failure of it (no toolkit compiled in, no driver, no GPU) makes the pinned,
+ * device and shared managers use the CPU fallback unless told to fail.
+ */
+struct RuntimeInfo {
+  bool cuda_compiled = false;  ///< limen was built with the CUDA runtime
+  int runtime_version = 0;     ///< e.g. 13000 for CUDA 13.0; 0 when not compiled in
+  int driver_version = 0;      ///< 0 when there is no driver
+  int device_count = 0;
+  std::vector<DeviceInfo> devices;
+  bool fallback_active = true;  ///< backends emulate on the CPU
+  std::string fallback_reason;  ///< why, in words; empty when a device works
+};
+
+/** @brief The process's CUDA facts, probed once. */
+[[nodiscard]] const RuntimeInfo& runtime_info();
+
+}  // namespace limen

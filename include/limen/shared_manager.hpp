@@ -1,0 +1,42 @@
+/**
+ * @file shared_manager.hpp
+ * @brief SharedManager<P>: message slots in CUDA managed memory.
+ */
+#pragma once
+
+#include <limen/detail/class_manager.hpp>
+#include <limen/manager_config.hpp>
+
+#include <utility>
+
+namespace limen {
+
+/**
+ * @brief A fixed-capacity manager whose slots live in CUDA managed memory (cudaMallocManaged). Guards prefetch the slot to the host and synchronize before giving a plain reference.
+ *
+ * P must be trivially copyable. All memory, the stream and the events are
+ * created at construction; store, read and free make no allocation call.
+ * Without a working GPU (or built without CUDA) it runs on the CPU fallback,
+ * which keeps the same semantics on host memory, unless the configuration
+ * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`.
+ */
+template <class P>
+class SharedManager : public detail::ClassManager<P, MemoryKind::Shared> {
+  using Base = detail::ClassManager<P, MemoryKind::Shared>;
+
+ public:
+  /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
+  explicit SharedManager(ManagerConfig config = {}) : Base(std::move(config)) {}
+
+  /** @brief Builds the manager, or returns why not (Unsupported, DeviceError). */
+  static Result<SharedManager> create(ManagerConfig config = {}) {
+    auto [built, failure] = Base::build(std::move(config));
+    if (!built) return failure.error;
+    return SharedManager(std::move(*built));
+  }
+
+ private:
+  explicit SharedManager(typename Base::Built built) noexcept : Base(std::move(built)) {}
+};
+
+}  // namespace limen

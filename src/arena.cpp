@@ -1,0 +1,35 @@
+// Chooses the arena for a manager: a GPU when one works, else the CPU fallback.
+#include "arenas.hpp"
+
+#include <limen/runtime.hpp>
+
+#include <string>
+
+namespace limen::detail {
+
+ArenaOrError make_arena(const ArenaSpec& spec) {
+  const unsigned ordinal = spec.config.device;
+  if (ordinal > max_device_ordinal) {
+    return {nullptr, MemoryError::Unsupported,
+            "device ordinal " + std::to_string(ordinal) + " is above 15"};
+  }
+  const RuntimeInfo& runtime = runtime_info();
+  if (!runtime.fallback_active) {
+#if defined(LIMEN_HAVE_CUDA)
+    if (ordinal >= static_cast<unsigned>(runtime.device_count)) {
+      return {nullptr, MemoryError::Unsupported,
+              "device ordinal " + std::to_string(ordinal) + " but the CUDA runtime reports " +
+                  std::to_string(runtime.device_count) + " device(s)"};
+    }
+    return make_cuda_arena(spec);
+#endif
+  }
+  if (spec.config.fallback == Fallback::Fail) {
+    return {nullptr, MemoryError::Unsupported,
+            "no CUDA device available and the configuration forbids the CPU fallback: " +
+                runtime.fallback_reason};
+  }
+  return make_emulated_arena(spec);
+}
+
+}  // namespace limen::detail

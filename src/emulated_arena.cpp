@@ -1,0 +1,130 @@
+// The CPU fallback arena: pinned, device and shared memory emulated on the host.
+// Device memory is a separate host block reached only through copies, so every
+// guard path (shadow fill, write-back, counters, failures) runs as on a GPU.
+#include "arenas.hpp"
+
+#include <atomic>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <string>
+
+namespace limen::detail {
+namespace {
+
+using testing::FaultKind;
+
+struct FreeDeleter {
+  void operator()(std::byte* p) const noexcept { std::free(p); }
+};
+using Block = std::unique_ptr<std::byte, FreeDeleter>;
+
+Block allocate_block(std::size_t bytes) {
+  const std::size_t rounded = (bytes + 63) / 64 * 64;
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
+  if (p != nullptr) std::memset(p, 0, rounded == 0 ? 64 : rounded);
+  return Block(p);
+}
+
+DeviceErrorInfo injected(const char* call, FaultKind kind) {
+  static constexpr const char* kinds[] = {"allocation", "copy", "synchronize", "event record",
+                                          "event query"};
+  DeviceErrorInfo info;
+  info.code = 999;  // cudaErrorUnknown
+  info.name = "cudaErrorUnknown";
+  info.text = std::string("injected ") + kinds[static_cast<int>(kind)] + " fault (CPU fallback)";
+  info.call = call;
+  info.where = "emulated_arena.cpp";
+  return info;
+}
+
+class EmulatedArena final : public Arena {
+ public:
+  EmulatedArena(MemoryKind kind, std::size_t capacity, std::size_t stride)
+      : Arena(true), kind_(kind), events_(std::make_unique<std::atomic<std::uint64_t>[]>(capacity)) {
+    slots_ = allocate_block(capacity * stride);
+    if (kind == MemoryKind::Device) shadow_ = allocate_block(capacity * stride);
+    device_base_ = slots_.get();
+    host_base_ = kind == MemoryKind::Device ? shadow_.get() : slots_.get();
+  }
+
+  [[nodiscard]] bool allocated() const noexcept {
+    return slots_ != nullptr && (kind_ != MemoryKind::Device || shadow_ != nullptr);
+  }
+
+  Result<void> copy_to_host(std::size_t offset, std::size_t bytes) override {
+    return copy(host_base_ + offset, device_base_ + offset, bytes, "cudaMemcpyAsync(DtoH)");
+  }
+
+  Result<void> copy_to_device(std::size_t offset, std::size_t bytes) override {
+    return copy(device_base_ + offset, host_base_ + offset, bytes, "cudaMemcpyAsync(HtoD)");
+  }
+
+  Result<void> prefetch_to_host(std::size_t, std::size_t) override {
+    if (take_fault(FaultKind::Copy)) return fail(injected("cudaMemPrefetchAsync", FaultKind::Copy));
+    return synchronize();
+  }
+
+  Result<void> record_event(std::uint32_t slot, StreamHandle) override {
+    if (take_fault(FaultKind::EventRecord)) {
+      return fail(injected("cudaEventRecord", FaultKind::EventRecord));
+    }
+    events_[slot].store(emulated_event_target(), std::memory_order_release);
+    return {};
+  }
+
+  Result<bool> event_done(std::uint32_t slot) override {
+    if (take_fault(FaultKind::EventQuery)) {
+      return fail(injected("cudaEventQuery", FaultKind::EventQuery));
+    }
+    return emulated_event_complete(events_[slot].load(std::memory_order_acquire));
+  }
+
+  Result<void> wait_event(std::uint32_t slot) override {
+    if (take_fault(FaultKind::Synchronize)) {
+      return fail(injected("cudaEventSynchronize", FaultKind::Synchronize));
+    }
+    wait_emulated_event(events_[slot].load(std::memory_order_acquire));
+    return {};
+  }
+
+ private:
+  Result<void> copy(std::byte* to, const std::byte* from, std::size_t bytes, const char* call) {
+    if (take_fault(FaultKind::Copy)) return fail(injected(call, FaultKind::Copy));
+    std::memcpy(to, from, bytes);
+    return synchronize();
+  }
+
+  Result<void> synchronize() {
+    if (take_fault(FaultKind::Synchronize)) {
+      return fail(injected("cudaStreamSynchronize", FaultKind::Synchronize));
+    }
+    return {};
+  }
+
+  MemoryKind kind_;
+  Block slots_;
+  Block shadow_;
+  std::unique_ptr<std::atomic<std::uint64_t>[]> events_;
+};
+
+}  // namespace
+
+ArenaOrError make_emulated_arena(const ArenaSpec& spec) {
+  ArenaOrError out;
+  if (take_fault(FaultKind::Allocation)) {
+    out.error = MemoryError::DeviceError;
+    out.why = "injected allocation fault (CPU fallback)";
+    return out;
+  }
+  auto arena = std::make_unique<EmulatedArena>(spec.kind, spec.capacity, spec.stride);
+  if (!arena->allocated()) {
+    out.error = MemoryError::DeviceError;
+    out.why = "host allocation for the emulated arena failed";
+    return out;
+  }
+  out.arena = std::move(arena);
+  return out;
+}
+
+}  // namespace limen::detail

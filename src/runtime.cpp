@@ -1,0 +1,74 @@
+// The one-time CUDA probe behind runtime_info().
+#include <limen/runtime.hpp>
+
+#if defined(LIMEN_HAVE_CUDA)
+#include <cuda_runtime_api.h>
+#endif
+
+#include <string>
+
+namespace limen {
+namespace {
+
+#if defined(LIMEN_HAVE_CUDA)
+std::string describe(cudaError_t error) {
+  return std::string(cudaGetErrorName(error)) + " (" + cudaGetErrorString(error) + ")";
+}
+
+DeviceInfo query_device(int ordinal) {
+  DeviceInfo info;
+  info.ordinal = ordinal;
+  cudaDeviceProp prop{};
+  if (cudaGetDeviceProperties(&prop, ordinal) == cudaSuccess) {
+    info.name = prop.name;
+    info.compute_major = prop.major;
+    info.compute_minor = prop.minor;
+    info.total_memory = prop.totalGlobalMem;
+    info.managed_memory = prop.managedMemory != 0;
+    info.concurrent_managed_access = prop.concurrentManagedAccess != 0;
+  }
+  int pools = 0;
+  if (cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, ordinal) == cudaSuccess) {
+    info.memory_pools = pools != 0;
+  }
+  return info;
+}
+
+RuntimeInfo probe() {
+  RuntimeInfo info;
+  info.cuda_compiled = true;
+  (void)cudaRuntimeGetVersion(&info.runtime_version);
+  (void)cudaDriverGetVersion(&info.driver_version);
+  int count = 0;
+  // Any failure here means "no device": the error may be sticky for the whole
+  // process (cudaErrorInsufficientDriver without a driver), so never retry.
+  const cudaError_t error = cudaGetDeviceCount(&count);
+  if (error != cudaSuccess) {
+    info.fallback_reason = "cudaGetDeviceCount failed: " + describe(error);
+    return info;
+  }
+  if (count <= 0) {
+    info.fallback_reason = "the CUDA runtime reports no device";
+    return info;
+  }
+  info.device_count = count;
+  for (int d = 0; d < count; ++d) info.devices.push_back(query_device(d));
+  info.fallback_active = false;
+  return info;
+}
+#else
+RuntimeInfo probe() {
+  RuntimeInfo info;
+  info.fallback_reason = "limen was built without CUDA (LIMEN_CUDA=OFF or no CUDA compiler)";
+  return info;
+}
+#endif
+
+}  // namespace
+
+const RuntimeInfo& runtime_info() {
+  static const RuntimeInfo info = probe();  // thread-safe, once per process
+  return info;
+}
+
+}  // namespace limen
