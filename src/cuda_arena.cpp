@@ -175,6 +175,28 @@ class CudaArena final : public Arena {
     return {};
   }
 
+  Result<void> stream_wait_event(std::uint32_t slot, StreamHandle stream) override {
+    DeviceScope scope(ordinal_);
+    LIMEN_CUDA_TRY(cudaStreamWaitEvent(native(stream), events_[slot], 0));
+    return {};
+  }
+
+  Result<void> synchronize(StreamHandle stream) override {
+    LIMEN_CUDA_TRY(cudaStreamSynchronize(native(stream)));
+    return {};
+  }
+
+  Result<void> prefetch_to_device(std::size_t offset, std::size_t bytes,
+                                  StreamHandle stream) override {
+    if (kind_ != MemoryKind::Shared || !can_prefetch_) return {};
+    DeviceScope scope(ordinal_);
+    cudaMemLocation device{};
+    device.type = cudaMemLocationTypeDevice;
+    device.id = ordinal_;
+    LIMEN_CUDA_TRY(cudaMemPrefetchAsync(host_base_ + offset, bytes, device, 0, native(stream)));
+    return {};
+  }
+
  private:
   std::size_t alloc_bytes() const noexcept { return bytes_ == 0 ? 64 : bytes_; }
 

@@ -88,6 +88,17 @@ class EmulatedArena final : public Arena {
     return {};
   }
 
+  Result<void> stream_wait_event(std::uint32_t slot, StreamHandle) override {
+    // An emulated stream runs its work at once, so "later work" starts after
+    // the event only if the host waits for it here.
+    wait_emulated_event(events_[slot].load(std::memory_order_acquire));
+    return {};
+  }
+
+  Result<void> synchronize(StreamHandle) override { return synchronize(); }
+
+  Result<void> prefetch_to_device(std::size_t, std::size_t, StreamHandle) override { return {}; }
+
  private:
   Result<void> copy(std::byte* to, const std::byte* from, std::size_t bytes, const char* call) {
     if (take_fault(FaultKind::Copy)) return fail(injected(call, FaultKind::Copy));

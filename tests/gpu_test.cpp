@@ -1,6 +1,7 @@
 // Tests that need a real GPU (label "gpu"). Each skips, saying why, when the
 // CUDA probe found no usable device; on a GPU machine they check the real
 // allocations, mappings and that the hot path makes no allocation call.
+#include "../cuda/test_kernels.hpp"
 #include "test_support.hpp"
 
 #include <limen/limen.hpp>
@@ -11,6 +12,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <string>
 
 namespace limen::test {
@@ -83,6 +85,78 @@ TEST(Gpu, DeviceSlotsRoundTripThroughRealCopies) {
   EXPECT_GT(m.stats().bytes_device_to_host, 0U);
 }
 
+// --- Kernels on leased slots: host reads wait for them, frees are stream-ordered ---
+
+template <class M>
+class GpuLeases : public ::testing::Test {};
+using LeasedManagers = ::testing::Types<PinnedManager<TestTensor>, DeviceManager<TestTensor>,
+                                        SharedManager<TestTensor>>;
+TYPED_TEST_SUITE(GpuLeases, LeasedManagers);
+
+TYPED_TEST(GpuLeases, KernelWritesThroughTheViewAndTheHostReadSeesIt) {
+  LIMEN_REQUIRE_GPU();
+  TypeParam m(gpu_config());
+  const MessageToken t = m.store(message(1)).value();
+  {
+    auto lease = m.lease(t).value();
+    ASSERT_EQ(cuda::testing::fill_through_view(m.device_view(), t.index(), 77, lease.stream()), 0);
+  }
+  // No explicit synchronization by the caller: the read waits for the lease's event.
+  EXPECT_EQ(m.read(t).value()->payload, tensor(77));
+}
+
+TYPED_TEST(GpuLeases, KernelWritesThroughTheLeasePointer) {
+  LIMEN_REQUIRE_GPU();
+  TypeParam m(gpu_config());
+  const MessageToken t = m.store(message(1)).value();
+  {
+    auto lease = m.lease(t).value();
+    ASSERT_EQ(cuda::testing::fill_through_pointer(lease.device_ptr(), 88, lease.stream()), 0);
+  }
+  EXPECT_EQ(m.read_mut(t).value()->payload, tensor(88));
+}
+
+TYPED_TEST(GpuLeases, StreamOrderedFreeDoesNotHandTheSlotOutEarly) {
+  LIMEN_REQUIRE_GPU();
+  ManagerConfig c = gpu_config(1);
+  c.wait_for_pending_frees = false;
+  TypeParam m(c);
+  const MessageToken t = m.store(message(1)).value();
+  {
+    auto lease = m.lease(t).value();
+    // About 300 ms on the device: far longer than the host calls below.
+    ASSERT_EQ(cuda::testing::spin_then_fill(lease.device_ptr(), 5, 300'000'000ULL, lease.stream()),
+              0);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(m.free(t).has_value());
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100))
+      << "free must not wait for the kernel";
+  EXPECT_EQ(m.available(), 0U);
+  LIMEN_EXPECT_ERROR(m.store(message(2)), MemoryError::NoFreeSlots);
+  ASSERT_EQ(cudaStreamSynchronize(m.stream().template as<cudaStream_t>()), cudaSuccess);
+  const MessageToken again = m.store(message(3)).value();
+  EXPECT_EQ(again.index(), t.index());
+  EXPECT_EQ(m.read(again).value()->payload, tensor(3));
+}
+
+TYPED_TEST(GpuLeases, StoreWaitsForTheKernelWhenAllowed) {
+  LIMEN_REQUIRE_GPU();
+  TypeParam m(gpu_config(1));  // wait_for_pending_frees defaults to true
+  const MessageToken t = m.store(message(1)).value();
+  {
+    auto lease = m.lease(t).value();
+    ASSERT_EQ(cuda::testing::spin_then_fill(lease.device_ptr(), 5, 200'000'000ULL, lease.stream()),
+              0);
+  }
+  const auto start = std::chrono::steady_clock::now();
+  ASSERT_TRUE(m.free(t).has_value());
+  const MessageToken again = m.store(message(3)).value();
+  EXPECT_GT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(100));
+  EXPECT_EQ(again.index(), t.index());
+  EXPECT_EQ(m.read(again).value()->payload, tensor(3));  // the kernel's late write came before
+}
+
 // --- The hot path makes no allocation call (counted with CUPTI callbacks) ---
 
 std::atomic<int> allocation_calls{0};
@@ -139,6 +213,8 @@ void exercise_hot_path(M& m) {
     { auto r = m.read(t).value(); }
     { m.read_mut(t).value()->payload.data[0] = i + 1; }
     { auto h = m.peek_header(t).value(); }
+    { auto lease = m.lease(t).value(); }
+    { auto r = m.read(t).value(); }  // waits for the lease's event
     ASSERT_TRUE(m.free(t).has_value());
   }
 }

@@ -2,6 +2,8 @@
 // and poke any manager without knowing its concrete type.
 #pragma once
 
+#include "test_payload.hpp"
+
 #include <limen/limen.hpp>
 
 #include <gtest/gtest.h>
@@ -14,13 +16,6 @@
 #include <utility>
 
 namespace limen::test {
-
-/// The original suite's payload: a 3x3 u32 tensor, 36 payload bytes.
-struct TestTensor {
-  std::array<std::uint32_t, 9> data{};
-  [[nodiscard]] std::size_t payload_bytes() const noexcept { return sizeof(data); }
-  friend bool operator==(const TestTensor&, const TestTensor&) = default;
-};
 
 inline TestTensor tensor(std::uint32_t fill) {
   TestTensor t;

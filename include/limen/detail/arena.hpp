@@ -65,6 +65,13 @@ class Arena {
   virtual Result<bool> event_done(std::uint32_t slot) = 0;
   /** @brief Blocks until slot @p slot's last recorded event has completed. */
   virtual Result<void> wait_event(std::uint32_t slot) = 0;
+  /** @brief Makes later work on @p stream wait (on the device) for slot @p slot's event. */
+  virtual Result<void> stream_wait_event(std::uint32_t slot, StreamHandle stream) = 0;
+  /** @brief Blocks until all work queued on @p stream has finished. */
+  virtual Result<void> synchronize(StreamHandle stream) = 0;
+  /** @brief Starts moving managed memory at @p offset to the device for work on @p stream. */
+  virtual Result<void> prefetch_to_device(std::size_t offset, std::size_t bytes,
+                                          StreamHandle stream) = 0;
 
   /** @brief The last failed CUDA call, if any. */
   [[nodiscard]] std::optional<DeviceErrorInfo> last_error() const {

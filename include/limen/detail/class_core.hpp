@@ -7,15 +7,16 @@
 #include <limen/detail/arena.hpp>
 #include <limen/detail/fixed_array.hpp>
 #include <limen/detail/slot_table.hpp>
+#include <limen/device_lease.hpp>
+#include <limen/device_view.hpp>
 #include <limen/guard.hpp>
 #include <limen/message.hpp>
 
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <mutex>
 #include <new>
-#include <optional>
-#include <type_traits>
 #include <utility>
 
 namespace limen::detail {
@@ -25,30 +26,83 @@ template <class P>
 inline constexpr std::size_t slot_stride = (sizeof(Message<P>) + 63) / 64 * 64;
 
 /**
+ * @brief Freed slots whose device work has not finished, oldest first.
+ *
+ * A ring over preallocated storage (a slot is pending at most once), so
+ * deferring a free allocates nothing. Touched only when device work is in
+ * flight, so a mutex costs the other paths nothing.
+ */
+class PendingRing {
+ public:
+  explicit PendingRing(std::size_t capacity) : slots_(capacity) {}
+
+  void push(std::uint32_t index) {
+    std::lock_guard lock(mutex_);
+    slots_[(head_ + count_) % slots_.size()] = index;
+    ++count_;
+  }
+
+  /** @brief Pops oldest slots while @p done says their work finished; calls @p recycle on each. */
+  template <class Done, class Recycle>
+  void pop_completed(Done done, Recycle recycle) {
+    std::lock_guard lock(mutex_);
+    while (count_ > 0 && done(slots_[head_])) {
+      recycle(slots_[head_]);
+      head_ = (head_ + 1) % slots_.size();
+      --count_;
+    }
+  }
+
+  /** @brief The oldest pending slot, if any. */
+  [[nodiscard]] bool oldest(std::uint32_t& index) {
+    std::lock_guard lock(mutex_);
+    if (count_ == 0) return false;
+    index = slots_[head_];
+    return true;
+  }
+
+ private:
+  std::mutex mutex_;
+  HeapArray<std::uint32_t> slots_;
+  std::size_t head_ = 0;
+  std::size_t count_ = 0;
+};
+
+/**
  * @brief Messages of a trivially copyable P in an arena, addressed by tokens.
  *
  * Headers are kept on the host (`headers_`) for every class, so peek_header
- * never touches pinned, managed or device memory. Whole messages live in the
- * arena's slots; for device memory the host works on a pinned shadow of each
- * slot, filled by the first reader (one copy for all concurrent readers) and
- * written back when a write guard ends.
+ * never touches pinned, managed or device memory and never waits. Whole
+ * messages live in the arena's slots; for device memory the host works on a
+ * pinned shadow of each slot, filled by the first reader (one copy for all
+ * concurrent readers) and written back when a write guard ends.
+ *
+ * Device work reaches slots through leases. A lease's end records the slot's
+ * event ("in flight"); host access first waits for it, and a free of an
+ * in-flight slot is deferred until the event completes (stream-ordered free).
  */
 template <class P, class Sync>
 class ClassCore {
   using Table = SlotTable<Sync, HeapArray>;
+  using Flag = typename Sync::template Atomic<std::uint8_t>;
 
  public:
-  ClassCore(MemoryClass memory_class, std::unique_ptr<Arena> arena, std::size_t capacity)
+  ClassCore(MemoryClass memory_class, std::unique_ptr<Arena> arena, std::size_t capacity,
+            bool wait_for_pending)
       : table_(capacity),
         headers_(capacity),
+        in_flight_(capacity),
+        pending_(capacity),
         arena_(std::move(arena)),
         class_(memory_class),
-        kind_(memory_class.kind()) {}
+        kind_(memory_class.kind()),
+        wait_for_pending_(wait_for_pending) {}
 
   ClassCore(const ClassCore&) = delete;
   ClassCore& operator=(const ClassCore&) = delete;
 
   Result<MessageToken> store(Message<P>&& message, std::uint32_t home, bool sample_peak) {
+    if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
     bool stole = false;
     auto token = table_.allocate(home, &stole);
     if (!token) return token;
@@ -71,7 +125,8 @@ class ClassCore {
     if (!state) return state.error();
     const std::uint32_t index = token.index();
     if (*state == ShadowState::MustFill) {
-      auto filled = refresh_host_copy(index);
+      auto filled = settle(index);
+      if (filled) filled = refresh_host_copy(index);
       table_.finish_fill(index, filled.has_value());
       if (!filled) {
         table_.unlock_shared(index);
@@ -85,9 +140,11 @@ class ClassCore {
     auto locked = table_.lock_exclusive(token, wait);
     if (!locked) return locked.error();
     const std::uint32_t index = token.index();
-    if (auto filled = refresh_host_copy(index); !filled) {
+    auto ready = settle(index);
+    if (ready) ready = refresh_host_copy(index);
+    if (!ready) {
       table_.unlock_exclusive(index, false);
-      return filled.error();
+      return ready.error();
     }
     return WriteGuard<P>(host_message(index), this, index, &release_exclusive);
   }
@@ -98,10 +155,44 @@ class ClassCore {
     return HeaderGuard(&headers_[token.index()], self(), token.index(), &release_header);
   }
 
+  /** @brief Lends the slot to work on @p stream (see DeviceLease). */
+  Result<DeviceLease<P>> lease(MessageToken token, StreamHandle stream, Wait wait) {
+    auto locked = table_.lock_exclusive(token, wait);
+    if (!locked) return locked.error();
+    const std::uint32_t index = token.index();
+    Result<void> ready;
+    if (in_flight_[index].load(std::memory_order_acquire) != 0) {
+      ready = arena_->stream_wait_event(index, stream);  // earlier device work first
+    }
+    if (ready && kind_ == MemoryKind::Shared) {
+      ready = arena_->prefetch_to_device(index * stride, stride, stream);
+    }
+    if (!ready) {
+      table_.unlock_exclusive(index, false);
+      return ready.error();
+    }
+    return DeviceLease<P>(device_payload(index), stream, this, index, &end_lease);
+  }
+
+  /** @brief Frees now; a slot device work still uses becomes reusable when that work ends. */
   Result<void> free(MessageToken token, std::uint32_t home) {
     auto begun = table_.begin_free(token);
     if (!begun) return begun;
-    table_.finish_free(token.index(), home);
+    const std::uint32_t index = token.index();
+    if (in_flight_[index].load(std::memory_order_acquire) != 0) {
+      auto done = arena_->event_done(index);
+      if (!done) {
+        table_.cancel_free(index);  // the message stays, the caller may retry
+        return done.error();
+      }
+      if (!*done) {
+        table_.defer_free(home);
+        pending_.push(index);
+        return {};
+      }
+      in_flight_[index].store(0, std::memory_order_release);
+    }
+    table_.finish_free(index, home);
     return {};
   }
 
@@ -114,6 +205,11 @@ class ClassCore {
   [[nodiscard]] ManagerStats stats() const noexcept { return table_.stats(); }
   [[nodiscard]] const Arena& arena() const noexcept { return *arena_; }
 
+  [[nodiscard]] DeviceSlotView<P> device_view() const noexcept {
+    return DeviceSlotView<P>(arena_->device_base() + payload_offset(0), stride,
+                             static_cast<std::uint32_t>(table_.capacity()));
+  }
+
  private:
   static constexpr std::size_t stride = slot_stride<P>;
 
@@ -122,10 +218,22 @@ class ClassCore {
   Message<P>* host_message(std::uint32_t index) const noexcept {
     return std::launder(reinterpret_cast<Message<P>*>(arena_->host_base() + index * stride));
   }
+  /** @brief Where slot @p index's payload starts, from the start of the arena. */
   std::size_t payload_offset(std::uint32_t index) const noexcept {
-    const Message<P>* m = host_message(index);
-    return index * stride + static_cast<std::size_t>(reinterpret_cast<const std::byte*>(&m->payload) -
-                                                     reinterpret_cast<const std::byte*>(m));
+    const auto* first = reinterpret_cast<const std::byte*>(&host_message(0)->payload);
+    return index * stride + static_cast<std::size_t>(first - arena_->host_base());
+  }
+  P* device_payload(std::uint32_t index) const noexcept {
+    return reinterpret_cast<P*>(arena_->device_base() + payload_offset(index));
+  }
+
+  /** @brief Waits for the slot's in-flight device work, if any (the host-side sync). */
+  Result<void> settle(std::uint32_t index) const {
+    if (in_flight_[index].load(std::memory_order_acquire) == 0) return {};
+    if (auto waited = arena_->wait_event(index); !waited) return waited;
+    table_.count_synchronization(this_thread_seed());
+    in_flight_[index].store(0, std::memory_order_release);
+    return {};
   }
 
   /** @brief Makes the host view of slot @p index current: a device copy or a prefetch. */
@@ -154,6 +262,32 @@ class ClassCore {
     return {};
   }
 
+  /**
+   * @brief Recycles pending slots whose work finished (never blocks). When
+   * nothing is free but slots are pending and the configuration allows, waits
+   * for the oldest first.
+   */
+  Result<void> reclaim(std::uint32_t home) {
+    if (table_.pending() == 0) return {};
+    if (wait_for_pending_ && table_.available() == 0) {
+      std::uint32_t oldest = 0;
+      if (pending_.oldest(oldest)) {
+        if (auto waited = arena_->wait_event(oldest); !waited) return waited;
+        table_.count_synchronization(home);
+      }
+    }
+    pending_.pop_completed(
+        [this](std::uint32_t index) {
+          auto done = arena_->event_done(index);
+          return done.has_value() && *done;  // a failed query keeps the slot pending
+        },
+        [this, home](std::uint32_t index) {
+          in_flight_[index].store(0, std::memory_order_release);
+          table_.recycle_deferred(index, home);
+        });
+    return {};
+  }
+
   static void release_shared(void* owner, std::uint32_t index) noexcept {
     static_cast<ClassCore*>(owner)->table_.unlock_shared(index);
   }
@@ -173,11 +307,33 @@ class ClassCore {
     core.table_.unlock_exclusive(index, poison);
   }
 
+  /**
+   * @brief Ends a lease: the slot's event marks where the lease's work ends.
+   * If the event cannot be recorded, waiting for the whole stream is the safe
+   * substitute; if even that fails, the slot's contents are unknown: poisoned.
+   */
+  static void end_lease(void* owner, std::uint32_t index, StreamHandle stream) noexcept {
+    auto& core = *static_cast<ClassCore*>(owner);
+    bool poison = false;
+    if (core.arena_->record_event(index, stream)) {
+      core.in_flight_[index].store(1, std::memory_order_release);
+    } else if (core.arena_->synchronize(stream)) {
+      core.table_.count_synchronization(this_thread_seed());
+      core.in_flight_[index].store(0, std::memory_order_release);
+    } else {
+      poison = true;
+    }
+    core.table_.unlock_exclusive(index, poison);
+  }
+
   mutable Table table_;
   HeapArray<MessageHeader> headers_;
+  mutable HeapArray<Flag> in_flight_;
+  PendingRing pending_;
   std::unique_ptr<Arena> arena_;
   MemoryClass class_;
   MemoryKind kind_;
+  bool wait_for_pending_;
 };
 
 }  // namespace limen::detail

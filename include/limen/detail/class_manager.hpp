@@ -54,6 +54,28 @@ class ClassManager : public ConcurrentFacade<ClassManager<P, Kind>, P> {
   }
   /** @brief The stream the manager copies and records events on. */
   [[nodiscard]] StreamHandle stream() const noexcept { return arena().stream(); }
+  /**
+   * @brief Lends the slot @p token names to device work on @p stream.
+   *
+   * Conflicts like a write guard: a thread-safe manager waits for other
+   * guards, a single-threaded one returns AlreadyBorrowed. Device work queued
+   * on @p stream after the slot's previous in-flight work is ordered after it.
+   */
+  Result<DeviceLease<P>> lease(MessageToken token, StreamHandle stream) {
+    return core().visit([&](auto& c) { return c.lease(token, stream, read_wait); });
+  }
+  /** @brief Like lease(), but AlreadyBorrowed instead of waiting. */
+  Result<DeviceLease<P>> try_lease(MessageToken token, StreamHandle stream) {
+    return core().visit([&](auto& c) { return c.lease(token, stream, Wait::No); });
+  }
+  /** @brief Lends the slot to work on this manager's own stream. */
+  Result<DeviceLease<P>> lease(MessageToken token) { return lease(token, stream()); }
+
+  /** @brief The payload slots as kernels address them (see DeviceSlotView). */
+  [[nodiscard]] DeviceSlotView<P> device_view() const noexcept {
+    return core().visit([](auto& c) { return c.device_view(); });
+  }
+
   /** @brief The name given in ManagerConfig. */
   [[nodiscard]] const std::string& name() const noexcept { return name_; }
 
@@ -93,8 +115,9 @@ class ClassManager : public ConcurrentFacade<ClassManager<P, Kind>, P> {
   }
 
   static Cores make_cores(MemoryClass c, std::unique_ptr<Arena> arena, const ManagerConfig& cfg) {
-    if (cfg.thread_safe) return std::make_unique<Multi>(c, std::move(arena), cfg.capacity);
-    return std::make_unique<Single>(c, std::move(arena), cfg.capacity);
+    const bool wait = cfg.wait_for_pending_frees;
+    if (cfg.thread_safe) return std::make_unique<Multi>(c, std::move(arena), cfg.capacity, wait);
+    return std::make_unique<Single>(c, std::move(arena), cfg.capacity, wait);
   }
 
   static Built build_or_throw(ManagerConfig config) {

@@ -222,7 +222,9 @@ class SlotTable {
         return MemoryError::BorrowActive;
       }
       if (slot_word::retains(w) != 0) return MemoryError::QueueOwned;
-      const Word next = slot_word::make(slot_word::generation(w), slot_word::Phase::Reserved);
+      // Keep the poison mark so cancel_free() can restore the slot exactly.
+      const Word next = slot_word::make(slot_word::generation(w), slot_word::Phase::Reserved) |
+                        (w & slot_word::poisoned_bit);
       if (word.compare_exchange_weak(w, next, std::memory_order_acquire,
                                      std::memory_order_acquire)) {
         return {};
@@ -237,6 +239,37 @@ class SlotTable {
                std::memory_order_release);
     push(index, home);
     shard(home).frees.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /** @brief Undoes begin_free(): the message is back, exactly as it was. */
+  void cancel_free(std::uint32_t index) noexcept {
+    auto& word = meta_[index].word;
+    word.store(slot_word::with_phase(word.load(std::memory_order_relaxed),
+                                     slot_word::Phase::Occupied),
+               std::memory_order_release);
+  }
+
+  /**
+   * @brief Completes a free whose slot device work still uses: the free counts
+   * now, the slot stays hidden and unavailable until recycle_deferred().
+   */
+  void defer_free(std::uint32_t home) noexcept {
+    pending_.fetch_add(1, std::memory_order_relaxed);
+    shard(home).frees.fetch_add(1, std::memory_order_relaxed);
+  }
+
+  /** @brief Makes a deferred slot (its device work done) available again. */
+  void recycle_deferred(std::uint32_t index, std::uint32_t home) noexcept {
+    auto& word = meta_[index].word;
+    word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
+               std::memory_order_release);
+    push(index, home);
+    pending_.fetch_sub(1, std::memory_order_relaxed);
+  }
+
+  /** @brief Freed slots still waiting for device work (see defer_free()). */
+  [[nodiscard]] std::uint64_t pending() const noexcept {
+    return pending_.load(std::memory_order_relaxed);
   }
 
   /** @brief Marks the token as held by a queue: `free` returns QueueOwned until release(). */
@@ -261,9 +294,10 @@ class SlotTable {
     return {};
   }
 
-  /** @brief Free slots; exact whenever no operation is in progress. */
+  /** @brief Reusable slots (not in use, not pending); exact whenever no operation is in progress. */
   [[nodiscard]] std::size_t available() const noexcept {
-    return capacity_ - static_cast<std::size_t>(in_use());
+    const std::uint64_t taken = in_use() + pending();
+    return taken < capacity_ ? capacity_ - static_cast<std::size_t>(taken) : 0;
   }
 
   /** @brief Occupied slots; exact whenever no operation is in progress. */
@@ -309,6 +343,7 @@ class SlotTable {
       out.synchronizations += s.synchronizations.load(std::memory_order_relaxed);
     }
     out.in_use = in_use();
+    out.pending_frees = pending();
     const std::uint64_t peak = peak_.load(std::memory_order_relaxed);
     out.peak_in_use = peak > out.in_use ? peak : out.in_use;
     return out;
@@ -420,6 +455,7 @@ class SlotTable {
   std::size_t capacity_;
   Shard<Sync> shard_[shards];
   typename Sync::template Atomic<std::uint64_t> peak_{};
+  typename Sync::template Atomic<std::uint64_t> pending_{};
 };
 
 }  // namespace limen::detail

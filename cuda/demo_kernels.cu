@@ -1,0 +1,26 @@
+// The demo's kernel: scales the readings of a batch of tokens in place.
+#include "demo_kernels.hpp"
+
+#include <cuda_runtime_api.h>
+
+namespace limen::cuda::detail {
+namespace {
+
+__global__ void scale_kernel(DeviceSlotView<demo::Reading> view, demo::TokenBatch batch,
+                             float factor) {
+  const unsigned i = threadIdx.x;
+  if (i < batch.count) demo::scale_reading(view[batch.index[i]], factor);
+}
+
+}  // namespace
+}  // namespace limen::cuda::detail
+
+namespace limen::demo {
+
+int scale_on_device(DeviceSlotView<Reading> view, const TokenBatch& batch, float factor,
+                    StreamHandle stream) {
+  cuda::detail::scale_kernel<<<1, 32, 0, stream.as<cudaStream_t>()>>>(view, batch, factor);
+  return static_cast<int>(cudaGetLastError());
+}
+
+}  // namespace limen::demo
