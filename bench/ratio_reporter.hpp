@@ -26,7 +26,7 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      if (run.run_type != Run::RT_Iteration) continue;
+      // Iterations by name, aggregates (with repetitions) as "<name>_median" and so on.
       auto it = run.counters.find("items_per_second");
       if (it != run.counters.end()) rate_[run.benchmark_name()] = it->second.value;
     }

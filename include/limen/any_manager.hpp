@@ -138,8 +138,11 @@ Result<AnyManager<P>> make_manager(MemoryClass memory_class, ManagerConfig confi
     if (config.capacity > detail::SlotTable<detail::SingleThreaded, detail::HeapArray>::max_capacity) {
       return MemoryError::Unsupported;
     }
-    if (config.thread_safe) return AnyManager<P>(ConcurrentManager<P>(config.capacity));
-    return AnyManager<P>(HeapManager<P>(config.capacity));
+    const auto host = MemoryClass::host();
+    if (config.thread_safe) {
+      return AnyManager<P>(ConcurrentManager<P>(config.capacity, host, config.name));
+    }
+    return AnyManager<P>(HeapManager<P>(config.capacity, host, config.name));
   }
   if constexpr (!std::is_trivially_copyable_v<P>) {
     return MemoryError::Unsupported;

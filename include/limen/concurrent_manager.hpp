@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace limen {
 
@@ -59,9 +60,13 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
   friend detail::ConcurrentFacade<ConcurrentManager<P>, P>;
 
  public:
-  /** @brief @p capacity host slots; throws MemoryErrorException above 2^32 - 2. */
-  explicit ConcurrentManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host())
-      : core_(std::make_shared<Core>(capacity, memory_class)) {}
+  /**
+   * @brief @p capacity host slots, named @p name in NVTX ranges; throws
+   * MemoryErrorException above 2^32 - 2 slots.
+   */
+  explicit ConcurrentManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
+                             std::string_view name = "limen")
+      : core_(std::make_shared<Core>(capacity, memory_class, name)) {}
 
   /**
    * @brief A cheap per-worker handle sharing this manager's storage.

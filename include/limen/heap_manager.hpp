@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <string_view>
 
 namespace limen {
 
@@ -27,9 +28,13 @@ class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
   friend detail::ManagerFacade<HeapManager<P>, P>;
 
  public:
-  /** @brief @p capacity slots in host memory; throws MemoryErrorException above 2^32 - 2. */
-  explicit HeapManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host())
-      : core_(std::make_unique<Core>(capacity, memory_class)) {}
+  /**
+   * @brief @p capacity slots in host memory, named @p name in NVTX ranges;
+   * throws MemoryErrorException above 2^32 - 2 slots.
+   */
+  explicit HeapManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
+                       std::string_view name = "limen")
+      : core_(std::make_unique<Core>(capacity, memory_class, name)) {}
 
   /** @brief The capacity given at construction. */
   [[nodiscard]] std::size_t configured_capacity() const noexcept { return core_->capacity(); }

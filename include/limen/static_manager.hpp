@@ -9,6 +9,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <string_view>
 
 namespace limen {
 
@@ -31,9 +32,13 @@ class StaticManager : public detail::ManagerFacade<StaticManager<P, N>, P> {
   static_assert(N <= 0xFFFF'FFFEULL, "StaticManager: at most 2^32 - 2 slots");
 
   /** @brief A manager in host memory. */
-  StaticManager() : core_(N, MemoryClass::host()) {}
-  /** @brief A manager that reports @p memory_class (its slots stay in host memory). */
-  explicit StaticManager(MemoryClass memory_class) : core_(N, memory_class) {}
+  StaticManager() : core_(N, MemoryClass::host(), "limen") {}
+  /**
+   * @brief A manager that reports @p memory_class (its slots stay in host memory),
+   * named @p name in NVTX ranges.
+   */
+  explicit StaticManager(MemoryClass memory_class, std::string_view name = "limen")
+      : core_(N, memory_class, name) {}
 
   StaticManager(const StaticManager&) = delete;
   StaticManager& operator=(const StaticManager&) = delete;

@@ -6,6 +6,7 @@
 
 #include <limen/detail/arena.hpp>
 #include <limen/detail/fixed_array.hpp>
+#include <limen/detail/nvtx.hpp>
 #include <limen/detail/slot_table.hpp>
 #include <limen/device_lease.hpp>
 #include <limen/device_view.hpp>
@@ -17,6 +18,7 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <string_view>
 #include <utility>
 
 namespace limen::detail {
@@ -88,7 +90,7 @@ class ClassCore {
 
  public:
   ClassCore(MemoryClass memory_class, std::unique_ptr<Arena> arena, std::size_t capacity,
-            bool wait_for_pending)
+            bool wait_for_pending, std::string_view name)
       : table_(capacity),
         headers_(capacity),
         in_flight_(capacity),
@@ -96,33 +98,28 @@ class ClassCore {
         arena_(std::move(arena)),
         class_(memory_class),
         kind_(memory_class.kind()),
-        wait_for_pending_(wait_for_pending) {}
+        wait_for_pending_(wait_for_pending),
+        nvtx_(name, memory_class) {
+    // Tools see the pool (device, pinned or managed) as one heap, each stored message as a region.
+    if (capacity > 0) nvtx_.register_heap(arena_->device_base(), capacity * stride);
+  }
 
   ClassCore(const ClassCore&) = delete;
   ClassCore& operator=(const ClassCore&) = delete;
 
   Result<MessageToken> store(Message<P>&& message, std::uint32_t home, bool sample_peak) {
-    if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
-    bool stole = false;
-    auto token = table_.allocate(home, &stole);
-    if (!token) return token;
-    const std::uint32_t index = token->index();
-    message.header.memory_class = class_;
-    headers_[index] = message.header;
-    ::new (static_cast<void*>(host_message(index))) Message<P>(message);
-    if (kind_ == MemoryKind::Device) {
-      if (auto copied = to_device(index, home); !copied) {
-        table_.abandon(index, home);
-        return copied.error();
-      }
-    }
-    table_.publish(index, home, sample_peak || stole);
+    auto range = nvtx_.range(nvtx::Op::Store);
+    auto token = store_message(message, home, sample_peak);
+    if (!token) nvtx_.mark(token.error());
     return token;
   }
 
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
     auto state = table_.lock_shared(token, wait, SharedAccess::MessageWithShadow);
-    if (!state) return state.error();
+    if (!state) {
+      if (state.error() == MemoryError::Poisoned) nvtx_.mark(state.error());
+      return state.error();
+    }
     const std::uint32_t index = token.index();
     if (*state == ShadowState::MustFill) {
       auto filled = settle(index);
@@ -130,6 +127,7 @@ class ClassCore {
       table_.finish_fill(index, filled.has_value());
       if (!filled) {
         table_.unlock_shared(index);
+        nvtx_.mark(filled.error());
         return filled.error();
       }
     }
@@ -144,6 +142,7 @@ class ClassCore {
     if (ready) ready = refresh_host_copy(index);
     if (!ready) {
       table_.unlock_exclusive(index, false);
+      nvtx_.mark(ready.error());
       return ready.error();
     }
     return WriteGuard<P>(host_message(index), this, index, &release_exclusive);
@@ -176,13 +175,17 @@ class ClassCore {
 
   /** @brief Frees now; a slot device work still uses becomes reusable when that work ends. */
   Result<void> free(MessageToken token, std::uint32_t home) {
+    auto range = nvtx_.range(nvtx::Op::Free);
     auto begun = table_.begin_free(token);
     if (!begun) return begun;
     const std::uint32_t index = token.index();
+    nvtx_.unregister_region(device_payload(index));
     if (in_flight_[index].load(std::memory_order_acquire) != 0) {
       auto done = arena_->event_done(index);
       if (!done) {
         table_.cancel_free(index);  // the message stays, the caller may retry
+        nvtx_.register_region(device_payload(index), sizeof(P));
+        nvtx_.mark(done.error());
         return done.error();
       }
       if (!*done) {
@@ -227,9 +230,31 @@ class ClassCore {
     return reinterpret_cast<P*>(arena_->device_base() + payload_offset(index));
   }
 
+  /** @brief store() without the annotation. */
+  Result<MessageToken> store_message(Message<P>& message, std::uint32_t home, bool sample_peak) {
+    if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
+    bool stole = false;
+    auto token = table_.allocate(home, &stole);
+    if (!token) return token;
+    const std::uint32_t index = token->index();
+    message.header.memory_class = class_;
+    headers_[index] = message.header;
+    ::new (static_cast<void*>(host_message(index))) Message<P>(message);
+    if (kind_ == MemoryKind::Device) {
+      if (auto copied = to_device(index, home); !copied) {
+        table_.abandon(index, home);
+        return copied.error();
+      }
+    }
+    nvtx_.register_region(device_payload(index), sizeof(P));
+    table_.publish(index, home, sample_peak || stole);
+    return token;
+  }
+
   /** @brief Waits for the slot's in-flight device work, if any (the host-side sync). */
   Result<void> settle(std::uint32_t index) const {
     if (in_flight_[index].load(std::memory_order_acquire) == 0) return {};
+    auto range = nvtx_.range(nvtx::Op::Sync);
     if (auto waited = arena_->wait_event(index); !waited) return waited;
     table_.count_synchronization(this_thread_seed());
     in_flight_[index].store(0, std::memory_order_release);
@@ -240,6 +265,7 @@ class ClassCore {
   Result<void> refresh_host_copy(std::uint32_t index) const {
     const std::uint32_t home = this_thread_seed();
     if (kind_ == MemoryKind::Device) {
+      auto range = nvtx_.range(nvtx::Op::CopyToHost);
       if (auto copied = arena_->copy_to_host(payload_offset(index), sizeof(P)); !copied) {
         return copied;
       }
@@ -247,6 +273,7 @@ class ClassCore {
       table_.count_synchronization(home);
       host_message(index)->header = headers_[index];
     } else if (kind_ == MemoryKind::Shared) {
+      auto range = nvtx_.range(nvtx::Op::Prefetch);
       if (auto fetched = arena_->prefetch_to_host(index * stride, stride); !fetched) return fetched;
       table_.count_synchronization(home);
     }
@@ -254,6 +281,7 @@ class ClassCore {
   }
 
   Result<void> to_device(std::uint32_t index, std::uint32_t home) {
+    auto range = nvtx_.range(nvtx::Op::CopyToDevice);
     if (auto copied = arena_->copy_to_device(payload_offset(index), sizeof(P)); !copied) {
       return copied;
     }
@@ -272,6 +300,7 @@ class ClassCore {
     if (wait_for_pending_ && table_.available() == 0) {
       std::uint32_t oldest = 0;
       if (pending_.oldest(oldest)) {
+        auto range = nvtx_.range(nvtx::Op::Sync);
         if (auto waited = arena_->wait_event(oldest); !waited) return waited;
         table_.count_synchronization(home);
       }
@@ -303,6 +332,7 @@ class ClassCore {
     if (core.kind_ == MemoryKind::Device) {
       // A failed write-back leaves the device copy stale: poison it rather than serve it.
       poison = !core.to_device(index, this_thread_seed()).has_value();
+      if (poison) core.nvtx_.mark(MemoryError::Poisoned);
     }
     core.table_.unlock_exclusive(index, poison);
   }
@@ -314,6 +344,7 @@ class ClassCore {
    */
   static void end_lease(void* owner, std::uint32_t index, StreamHandle stream) noexcept {
     auto& core = *static_cast<ClassCore*>(owner);
+    auto range = core.nvtx_.range(nvtx::Op::LeaseEnd);
     bool poison = false;
     if (core.arena_->record_event(index, stream)) {
       core.in_flight_[index].store(1, std::memory_order_release);
@@ -322,6 +353,7 @@ class ClassCore {
       core.in_flight_[index].store(0, std::memory_order_release);
     } else {
       poison = true;
+      core.nvtx_.mark(MemoryError::Poisoned);
     }
     core.table_.unlock_exclusive(index, poison);
   }
@@ -334,6 +366,7 @@ class ClassCore {
   MemoryClass class_;
   MemoryKind kind_;
   bool wait_for_pending_;
+  nvtx::Annotator nvtx_;
 };
 
 }  // namespace limen::detail

@@ -116,8 +116,10 @@ class ClassManager : public ConcurrentFacade<ClassManager<P, Kind>, P> {
 
   static Cores make_cores(MemoryClass c, std::unique_ptr<Arena> arena, const ManagerConfig& cfg) {
     const bool wait = cfg.wait_for_pending_frees;
-    if (cfg.thread_safe) return std::make_unique<Multi>(c, std::move(arena), cfg.capacity, wait);
-    return std::make_unique<Single>(c, std::move(arena), cfg.capacity, wait);
+    if (cfg.thread_safe) {
+      return std::make_unique<Multi>(c, std::move(arena), cfg.capacity, wait, cfg.name);
+    }
+    return std::make_unique<Single>(c, std::move(arena), cfg.capacity, wait, cfg.name);
   }
 
   static Built build_or_throw(ManagerConfig config) {

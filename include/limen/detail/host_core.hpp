@@ -5,6 +5,7 @@
 #pragma once
 
 #include <limen/detail/fixed_array.hpp>
+#include <limen/detail/nvtx.hpp>
 #include <limen/detail/slot_table.hpp>
 #include <limen/guard.hpp>
 #include <limen/memory_class.hpp>
@@ -13,6 +14,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <new>
+#include <string_view>
 #include <utility>
 
 namespace limen::detail {
@@ -28,8 +30,13 @@ class HostCore {
   using Table = SlotTable<Sync, Storage>;
 
  public:
-  HostCore(std::size_t capacity, MemoryClass memory_class)
-      : table_(checked_capacity(capacity)), slots_(capacity), class_(memory_class) {}
+  HostCore(std::size_t capacity, MemoryClass memory_class, std::string_view name)
+      : table_(checked_capacity(capacity)),
+        slots_(capacity),
+        class_(memory_class),
+        nvtx_(name, memory_class) {
+    if (capacity > 0) nvtx_.register_heap(slots_[0].bytes, capacity * sizeof(slots_[0]));
+  }
 
   HostCore(const HostCore&) = delete;
   HostCore& operator=(const HostCore&) = delete;
@@ -42,20 +49,10 @@ class HostCore {
 
   /** @brief Moves @p message into a free slot; a throwing move leaves the core unchanged. */
   Result<MessageToken> store(Message<P>&& message, std::uint32_t home, bool sample_peak) {
-    bool stole = false;
-    auto token = table_.allocate(home, &stole);
-    if (!token) return token;
-    const std::uint32_t index = token->index();
-    try {
-      Message<P>* stored = ::new (static_cast<void*>(slots_[index].bytes))
-          Message<P>(std::move(message));
-      stored->header.memory_class = class_;
-    } catch (...) {
-      table_.abandon(index, home);
-      throw;
-    }
-    table_.publish(index, home, sample_peak || stole);
-    return token;
+    // One branch when no NVTX tool listens; the annotated path is out of line so
+    // the plain one carries no opaque call (see bench/nvtx_bench.cpp).
+    if (nvtx_.active()) [[unlikely]] return store_annotated(std::move(message), home, sample_peak);
+    return store_plain(std::move(message), home, sample_peak);
   }
 
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
@@ -79,11 +76,8 @@ class HostCore {
 
   /** @brief Destroys the message now; never waits for guards. */
   Result<void> free(MessageToken token, std::uint32_t home) {
-    auto begun = table_.begin_free(token);
-    if (!begun) return begun;
-    std::destroy_at(slots_[token.index()].get());
-    table_.finish_free(token.index(), home);
-    return {};
+    if (nvtx_.active()) [[unlikely]] return free_annotated(token, home);
+    return free_plain(token, home);
   }
 
   Result<void> retain(MessageToken token) { return table_.retain(token); }
@@ -105,6 +99,50 @@ class HostCore {
   Table& table() const noexcept { return table_; }
   void* self() const noexcept { return const_cast<HostCore*>(this); }
 
+  Result<MessageToken> store_plain(Message<P>&& message, std::uint32_t home, bool sample_peak) {
+    bool stole = false;
+    auto token = table_.allocate(home, &stole);
+    if (!token) return token;
+    const std::uint32_t index = token->index();
+    try {
+      Message<P>* stored = ::new (static_cast<void*>(slots_[index].bytes))
+          Message<P>(std::move(message));
+      stored->header.memory_class = class_;
+    } catch (...) {
+      table_.abandon(index, home);
+      throw;
+    }
+    table_.publish(index, home, sample_peak || stole);
+    return token;
+  }
+
+  [[gnu::noinline, gnu::cold]] Result<MessageToken> store_annotated(Message<P>&& message, std::uint32_t home,
+                                                          bool sample_peak) {
+    auto range = nvtx_.range(nvtx::Op::Store);
+    auto token = store_plain(std::move(message), home, sample_peak);
+    if (token) {
+      nvtx_.register_region(slots_[token->index()].bytes, sizeof(Message<P>));
+    } else {
+      nvtx_.mark(token.error());
+    }
+    return token;
+  }
+
+  Result<void> free_plain(MessageToken token, std::uint32_t home) {
+    auto begun = table_.begin_free(token);
+    if (!begun) return begun;
+    std::destroy_at(slots_[token.index()].get());
+    table_.finish_free(token.index(), home);
+    return {};
+  }
+
+  [[gnu::noinline, gnu::cold]] Result<void> free_annotated(MessageToken token, std::uint32_t home) {
+    auto range = nvtx_.range(nvtx::Op::Free);
+    auto freed = free_plain(token, home);
+    if (freed) nvtx_.unregister_region(slots_[token.index()].bytes);
+    return freed;
+  }
+
   static void release_shared(void* owner, std::uint32_t index) noexcept {
     static_cast<HostCore*>(owner)->table_.unlock_shared(index);
   }
@@ -116,6 +154,7 @@ class HostCore {
   mutable Table table_;
   Storage<RawSlot<Message<P>, Sync::line_align>> slots_;
   MemoryClass class_;
+  nvtx::Annotator nvtx_;
 };
 
 }  // namespace limen::detail

@@ -32,8 +32,15 @@ class ManagerFacade {
   using HeaderGuard = limen::HeaderGuard;
 
   /** @brief Moves @p message into a free slot and returns its token, or NoFreeSlots. */
-  Result<MessageToken> store(Message<P> message) {
+  Result<MessageToken> store(Message<P>&& message) {
     return core().store(std::move(message), self().home(), self().samples_peak());
+  }
+  /** @brief Copies @p message into a free slot and returns its token, or NoFreeSlots. */
+  Result<MessageToken> store(const Message<P>& message) {
+    // Two overloads rather than one by-value parameter: no intermediate message
+    // object, so a move goes straight from the caller's message into the slot.
+    Message<P> copy(message);
+    return store(std::move(copy));
   }
   /** @brief Shared access to the message @p token names. */
   Result<ReadGuard> read(MessageToken token) const { return core().read(token, Derived::read_wait); }
