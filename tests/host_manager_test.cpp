@@ -77,11 +77,11 @@ TYPED_TEST(ThrowingStore, AThrowingMoveLeavesTheManagerUnchanged) {
   const ManagerStats before = m->stats();
 
   Message<Fragile> doomed(Fragile(2));
-  // The move into store()'s parameter succeeds; the move into the slot throws.
-  Fragile::moves_before_throw = 1;
+  // store() takes the message by reference, so the first move is the one into the slot.
+  Fragile::moves_before_throw = 0;
   EXPECT_THROW((void)m->store(std::move(doomed)), std::runtime_error);
-  EXPECT_EQ(Fragile::moves_before_throw, 0) << "the throw must come from inside store()";
   Fragile::moves_before_throw = -1;
+  EXPECT_EQ(doomed.payload.value, 2) << "a failed store leaves the caller's message intact";
 
   EXPECT_EQ(m->available(), 1U);
   EXPECT_EQ(m->stats(), before);
