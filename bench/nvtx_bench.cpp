@@ -20,7 +20,8 @@ void register_nvtx_on() {
                                store_free_loop<PayloadNvtxOn, true>)
       ->Repetitions(5)
       ->ReportAggregatesOnly(true);
-  benchmark::RegisterBenchmark("store_free/64B/built_inline/nvtx_on", store_free_loop<PayloadNvtxOn, false>)
+  benchmark::RegisterBenchmark("store_free/64B/built_inline/nvtx_on",
+                               store_free_loop<PayloadNvtxOn, false>)
       ->Repetitions(5)
       ->ReportAggregatesOnly(true);
 }

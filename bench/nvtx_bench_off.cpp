@@ -13,7 +13,8 @@ void register_nvtx_off() {
                                store_free_loop<PayloadNvtxOff, true>)
       ->Repetitions(5)
       ->ReportAggregatesOnly(true);
-  benchmark::RegisterBenchmark("store_free/64B/built_inline/nvtx_off", store_free_loop<PayloadNvtxOff, false>)
+  benchmark::RegisterBenchmark("store_free/64B/built_inline/nvtx_off",
+                               store_free_loop<PayloadNvtxOff, false>)
       ->Repetitions(5)
       ->ReportAggregatesOnly(true);
 }

@@ -36,7 +36,9 @@ __global__ void spin_kernel(test::TestTensor* target, std::uint32_t value, std::
   fill(*target, value);
 }
 
-int launched() { return static_cast<int>(cudaGetLastError()); }
+int launched() {
+  return static_cast<int>(cudaGetLastError());
+}
 
 }  // namespace
 }  // namespace limen::cuda::detail

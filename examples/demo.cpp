@@ -25,13 +25,13 @@ std::string backend_of(const limen::AnyManager<Reading>& m) {
 }
 
 void print_stats(const limen::ManagerStats& s) {
-  std::printf("    stats: stores=%llu frees=%llu in_use=%llu peak=%llu h2d=%lluB d2h=%lluB syncs=%llu\n",
-              static_cast<unsigned long long>(s.stores), static_cast<unsigned long long>(s.frees),
-              static_cast<unsigned long long>(s.in_use),
-              static_cast<unsigned long long>(s.peak_in_use),
-              static_cast<unsigned long long>(s.bytes_host_to_device),
-              static_cast<unsigned long long>(s.bytes_device_to_host),
-              static_cast<unsigned long long>(s.synchronizations));
+  std::printf(
+      "    stats: stores=%llu frees=%llu in_use=%llu peak=%llu h2d=%lluB d2h=%lluB syncs=%llu\n",
+      static_cast<unsigned long long>(s.stores), static_cast<unsigned long long>(s.frees),
+      static_cast<unsigned long long>(s.in_use), static_cast<unsigned long long>(s.peak_in_use),
+      static_cast<unsigned long long>(s.bytes_host_to_device),
+      static_cast<unsigned long long>(s.bytes_device_to_host),
+      static_cast<unsigned long long>(s.synchronizations));
 }
 
 /// Store, change through a write guard, read back, peek, free: in one memory class.
@@ -54,11 +54,11 @@ bool round_trip(limen::MemoryClass memory_class) {
   const auto size = m.peek_header(token).value()->payload_size_bytes;
   (void)m.free(token).value();
   const auto after_free = m.read(token).error();
-  std::printf("%-12s on %-28s token #%u gen %u, %zu payload bytes, value %.0f -> %.0f, "
-              "read after free: %s\n",
-              memory_class.to_string().c_str(), backend_of(m).c_str(), token.index(),
-              token.generation(), size, 1.0, static_cast<double>(first),
-              std::string(limen::to_string(after_free)).c_str());
+  std::printf(
+      "%-12s on %-28s token #%u gen %u, %zu payload bytes, value %.0f -> %.0f, "
+      "read after free: %s\n",
+      memory_class.to_string().c_str(), backend_of(m).c_str(), token.index(), token.generation(),
+      size, 1.0, static_cast<double>(first), std::string(limen::to_string(after_free)).c_str());
   print_stats(m.stats());
   return first == 10.0F;
 }

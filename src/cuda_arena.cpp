@@ -27,12 +27,12 @@ DeviceErrorInfo cuda_error_info(cudaError_t error, const char* call, const char*
 }
 
 /// Runs a CUDA runtime call; on failure records it and returns DeviceError from the caller.
-#define LIMEN_CUDA_TRY(call)                                                   \
-  do {                                                                         \
-    const cudaError_t limen_status_ = (call);                                  \
-    if (limen_status_ != cudaSuccess) {                                        \
+#define LIMEN_CUDA_TRY(call)                                                  \
+  do {                                                                        \
+    const cudaError_t limen_status_ = (call);                                 \
+    if (limen_status_ != cudaSuccess) {                                       \
       return fail(cuda_error_info(limen_status_, #call, __FILE__, __LINE__)); \
-    }                                                                          \
+    }                                                                         \
   } while (0)
 
 /// Makes device @p ordinal current for a scope, restoring the caller's device after.
@@ -55,7 +55,9 @@ class DeviceScope {
   int previous_ = -1;
 };
 
-cudaStream_t native(StreamHandle s) noexcept { return s.as<cudaStream_t>(); }
+cudaStream_t native(StreamHandle s) noexcept {
+  return s.as<cudaStream_t>();
+}
 
 class CudaArena final : public Arena {
  public:
@@ -105,7 +107,8 @@ class CudaArena final : public Arena {
     switch (kind_) {
       case MemoryKind::PinnedHost: {
         void* p = nullptr;
-        LIMEN_CUDA_TRY(cudaHostAlloc(&p, alloc_bytes(), cudaHostAllocMapped | cudaHostAllocPortable));
+        LIMEN_CUDA_TRY(
+            cudaHostAlloc(&p, alloc_bytes(), cudaHostAllocMapped | cudaHostAllocPortable));
         host_base_ = static_cast<std::byte*>(p);
         void* d = nullptr;
         LIMEN_CUDA_TRY(cudaHostGetDevicePointer(&d, p, 0));
@@ -122,7 +125,8 @@ class CudaArena final : public Arena {
         break;
       }
     }
-    for (cudaEvent_t& e : events_) LIMEN_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
+    for (cudaEvent_t& e : events_)
+      LIMEN_CUDA_TRY(cudaEventCreateWithFlags(&e, cudaEventDisableTiming));
     return {};
   }
 
@@ -208,7 +212,8 @@ class CudaArena final : public Arena {
     props.location.id = ordinal_;
     LIMEN_CUDA_TRY(cudaMemPoolCreate(&pool_, &props));
     std::uint64_t keep_everything = std::numeric_limits<std::uint64_t>::max();
-    LIMEN_CUDA_TRY(cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep_everything));
+    LIMEN_CUDA_TRY(
+        cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep_everything));
     void* d = nullptr;
     LIMEN_CUDA_TRY(cudaMallocFromPoolAsync(&d, alloc_bytes(), pool_, native(stream_)));
     device_base_ = static_cast<std::byte*>(d);

@@ -41,7 +41,9 @@ DeviceErrorInfo injected(const char* call, FaultKind kind) {
 class EmulatedArena final : public Arena {
  public:
   EmulatedArena(MemoryKind kind, std::size_t capacity, std::size_t stride)
-      : Arena(true), kind_(kind), events_(std::make_unique<std::atomic<std::uint64_t>[]>(capacity)) {
+      : Arena(true),
+        kind_(kind),
+        events_(std::make_unique<std::atomic<std::uint64_t>[]>(capacity)) {
     slots_ = allocate_block(capacity * stride);
     if (kind == MemoryKind::Device) shadow_ = allocate_block(capacity * stride);
     device_base_ = slots_.get();

@@ -8,7 +8,8 @@ std::string_view to_string(MemoryError error) noexcept {
   switch (error) {
     case MemoryError::NoFreeSlots: return "no free slots in memory manager";
     case MemoryError::BadToken: return "invalid token or slot index out of range";
-    case MemoryError::StaleToken: return "token names a message that was freed; the slot was reused";
+    case MemoryError::StaleToken:
+      return "token names a message that was freed; the slot was reused";
     case MemoryError::NotAllocated: return "slot is not allocated (freed or never stored)";
     case MemoryError::AlreadyBorrowed: return "slot already borrowed incompatibly";
     case MemoryError::BorrowActive: return "cannot free slot while borrows are active";

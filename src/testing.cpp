@@ -25,7 +25,9 @@ void clear_faults() noexcept {
   for (auto& f : pending_faults) f.store(0);
 }
 
-void hold_events(bool hold) noexcept { holding.store(hold); }
+void hold_events(bool hold) noexcept {
+  holding.store(hold);
+}
 
 void release_events() noexcept {
   release_epoch.fetch_add(1);

@@ -93,7 +93,10 @@ TEST_F(Backends, PinnedGuardsAreZeroCopy) {
 TEST_F(Backends, SharedGuardsPrefetchBeforeAccess) {
   SharedManager<TestTensor> m(config());
   const MessageToken t = m.store(message(2)).value();
-  { auto a = m.read(t).value(); auto b = m.read(t).value(); }  // one prefetch for both
+  {
+    auto a = m.read(t).value();
+    auto b = m.read(t).value();
+  }  // one prefetch for both
   EXPECT_EQ(m.stats().synchronizations, 1U);
   { m.read_mut(t).value()->payload.data[0] = 3; }
   EXPECT_EQ(m.stats().synchronizations, 2U);
@@ -141,7 +144,8 @@ TEST_F(Backends, FallbackFailTurnsTheFallbackIntoUnsupported) {
     EXPECT_EQ(e.error(), MemoryError::Unsupported);
     EXPECT_NE(std::string(e.what()).find("no CUDA device"), std::string::npos) << e.what();
   }
-  EXPECT_TRUE(make_manager<TestTensor>(MemoryClass::host(), c).has_value());  // host never needs CUDA
+  EXPECT_TRUE(
+      make_manager<TestTensor>(MemoryClass::host(), c).has_value());  // host never needs CUDA
 }
 
 TEST_F(Backends, DeviceOrdinalAbove15IsAClearError) {
@@ -215,7 +219,7 @@ TEST_F(Faults, FailedWriteBackPoisonsOnlyThatSlot) {
   EXPECT_EQ(error->code, 999);
   EXPECT_NE(error->call.find("cudaMemcpyAsync"), std::string::npos);
   EXPECT_EQ(m.read(keep).value()->payload, tensor(1));  // the other message is intact
-  ASSERT_TRUE(m.free(hit).has_value());                   // free still works
+  ASSERT_TRUE(m.free(hit).has_value());                 // free still works
   EXPECT_EQ(m.available(), 3U);
   const MessageToken reused = m.store(message(3)).value();  // and the slot is clean again
   EXPECT_EQ(m.read(reused).value()->payload, tensor(3));
@@ -226,7 +230,7 @@ TEST_F(Faults, FailedReadCopyIsADeviceErrorAndLeavesTheSlotReadable) {
   const MessageToken t = m.store(message(6)).value();
   testing::inject_faults(testing::FaultKind::Synchronize, 1);
   LIMEN_EXPECT_ERROR(m.read(t), MemoryError::DeviceError);
-  { auto w = try_read_mut(m, t).value(); }  // the failed read left no guard behind
+  { auto w = try_read_mut(m, t).value(); }           // the failed read left no guard behind
   EXPECT_EQ(m.read(t).value()->payload, tensor(6));  // and nothing poisoned
 }
 

@@ -106,7 +106,7 @@ TEST(ConcurrentManager, HandlesShareStorageAndSlotsMoveBetweenThem) {
   const MessageToken b = producer.store(message(2)).value();
   LIMEN_EXPECT_ERROR(producer.store(message(3)), MemoryError::NoFreeSlots);
   EXPECT_EQ(consumer.read(b).value()->payload, tensor(2));
-  ASSERT_TRUE(consumer.free(a).has_value());  // goes to the consumer's shard...
+  ASSERT_TRUE(consumer.free(a).has_value());                  // goes to the consumer's shard...
   const MessageToken c = producer.store(message(4)).value();  // ...and the producer finds it
   EXPECT_EQ(c.index(), a.index());
   EXPECT_EQ(m.available(), 0U);
@@ -199,8 +199,7 @@ TEST(ConcurrentManager, RandomizedStressKeepsEveryMessageIntact) {
         continue;
       }
       if (op == 6) {  // read some other worker's message, if it is still there
-        const MessageToken other =
-            MessageToken::from_bits(published[rng() % capacity].load());
+        const MessageToken other = MessageToken::from_bits(published[rng() % capacity].load());
         if (other.bits() == 0) continue;
         auto g = handle.read(other);
         if (g) {
@@ -208,8 +207,7 @@ TEST(ConcurrentManager, RandomizedStressKeepsEveryMessageIntact) {
           for (auto v : d) {
             if (v != d[0] || v == 0) fail("read a half-written or foreign payload");
           }
-        } else if (g.error() != MemoryError::NotAllocated &&
-                   g.error() != MemoryError::StaleToken) {
+        } else if (g.error() != MemoryError::NotAllocated && g.error() != MemoryError::StaleToken) {
           fail("reading a published token gave an unexpected error");
         }
         continue;

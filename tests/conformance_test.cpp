@@ -101,7 +101,8 @@ TYPED_TEST_P(Conformance, DoubleFreeIsNotAllocated) {
 TYPED_TEST_P(Conformance, OutOfRangeAndInvalidTokensAreBadToken) {
   auto& m = this->mgr;
   this->store(1);
-  for (MessageToken t : {MessageToken{99, 1}, MessageToken{kCapacity, 1}, MessageToken::invalid()}) {
+  for (MessageToken t :
+       {MessageToken{99, 1}, MessageToken{kCapacity, 1}, MessageToken::invalid()}) {
     LIMEN_EXPECT_ERROR(m.read(t), MemoryError::BadToken);
     LIMEN_EXPECT_ERROR(m.read_mut(t), MemoryError::BadToken);
     LIMEN_EXPECT_ERROR(m.peek_header(t), MemoryError::BadToken);
@@ -185,7 +186,8 @@ TYPED_TEST_P(Conformance, GuardsAreMoveOnlyAndReleaseOnce) {
   const MessageToken t = this->store(5);
   auto w = m.read_mut(t).value();
   auto moved = std::move(w);
-  EXPECT_FALSE(static_cast<bool>(w));  // NOLINT(bugprone-use-after-move): checking the moved-from state
+  EXPECT_FALSE(
+      static_cast<bool>(w));  // NOLINT(bugprone-use-after-move): checking the moved-from state
   ASSERT_TRUE(static_cast<bool>(moved));
   moved->payload.data[0] = 11;
   LIMEN_EXPECT_ERROR(m.free(t), MemoryError::BorrowActive);
@@ -269,19 +271,12 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, SatisfiesTheManagerConcepts, StoreReadF
                             PayloadSizeIsKeptAsStoredOrChanged, EveryFreedSlotComesBack);
 
 // One line per manager.
-using Managers = ::testing::Types<StaticManager<TestTensor, kCapacity>,
-                                  HeapManager<TestTensor>,
-                                  ConcurrentManager<TestTensor>,
-                                  PinnedManager<TestTensor>,
-                                  DeviceManager<TestTensor>,
-                                  SharedManager<TestTensor>,
-                                  ThreadSafe<PinnedManager<TestTensor>>,
-                                  ThreadSafe<DeviceManager<TestTensor>>,
-                                  ThreadSafe<SharedManager<TestTensor>>,
-                                  AnyOf<MemoryKind::Host>,
-                                  AnyOf<MemoryKind::PinnedHost>,
-                                  AnyOf<MemoryKind::Device>,
-                                  AnyOf<MemoryKind::Shared>>;
+using Managers = ::testing::Types<
+    StaticManager<TestTensor, kCapacity>, HeapManager<TestTensor>, ConcurrentManager<TestTensor>,
+    PinnedManager<TestTensor>, DeviceManager<TestTensor>, SharedManager<TestTensor>,
+    ThreadSafe<PinnedManager<TestTensor>>, ThreadSafe<DeviceManager<TestTensor>>,
+    ThreadSafe<SharedManager<TestTensor>>, AnyOf<MemoryKind::Host>, AnyOf<MemoryKind::PinnedHost>,
+    AnyOf<MemoryKind::Device>, AnyOf<MemoryKind::Shared>>;
 INSTANTIATE_TYPED_TEST_SUITE_P(All, Conformance, Managers);
 
 }  // namespace

@@ -68,12 +68,10 @@ struct Backend : M {
     return c;
   }
 };
-using Backends = ::testing::Types<Backend<PinnedManager<TestTensor>, false>,
-                                  Backend<DeviceManager<TestTensor>, false>,
-                                  Backend<SharedManager<TestTensor>, false>,
-                                  Backend<PinnedManager<TestTensor>, true>,
-                                  Backend<DeviceManager<TestTensor>, true>,
-                                  Backend<SharedManager<TestTensor>, true>>;
+using Backends = ::testing::Types<
+    Backend<PinnedManager<TestTensor>, false>, Backend<DeviceManager<TestTensor>, false>,
+    Backend<SharedManager<TestTensor>, false>, Backend<PinnedManager<TestTensor>, true>,
+    Backend<DeviceManager<TestTensor>, true>, Backend<SharedManager<TestTensor>, true>>;
 TYPED_TEST_SUITE(DeviceAccess, Backends);
 
 TYPED_TEST(DeviceAccess, LeasePointsIntoTheDeviceViewAndItsWritesReachTheHost) {
@@ -141,7 +139,7 @@ TYPED_TEST(DeviceAccess, FreeOfAnInFlightSlotIsStreamOrdered) {
   const MessageToken t = m->store(message(1)).value();
   this->write_in_flight(*m, t, 7);
   ASSERT_TRUE(m->free(t).has_value());  // returns at once
-  EXPECT_EQ(m->available(), 0U);         // but the slot is not reusable yet
+  EXPECT_EQ(m->available(), 0U);        // but the slot is not reusable yet
   EXPECT_EQ(m->stats().pending_frees, 1U);
   EXPECT_EQ(m->stats().in_use, 0U);
   LIMEN_EXPECT_ERROR(m->read(t), MemoryError::NotAllocated);

@@ -18,11 +18,11 @@
 namespace limen::test {
 namespace {
 
-#define LIMEN_REQUIRE_GPU()                                                                   \
-  do {                                                                                        \
-    if (runtime_info().fallback_active) {                                                     \
-      GTEST_SKIP() << "no usable CUDA device: " << runtime_info().fallback_reason;            \
-    }                                                                                         \
+#define LIMEN_REQUIRE_GPU()                                                        \
+  do {                                                                             \
+    if (runtime_info().fallback_active) {                                          \
+      GTEST_SKIP() << "no usable CUDA device: " << runtime_info().fallback_reason; \
+    }                                                                              \
   } while (0)
 
 ManagerConfig gpu_config(std::size_t capacity = 64) {
@@ -180,8 +180,7 @@ void CUPTIAPI count_allocations(void*, CUpti_CallbackDomain domain, CUpti_Callba
     case CUPTI_RUNTIME_TRACE_CBID_cudaStreamCreateWithFlags_v5000:
       allocation_calls.fetch_add(1);
       break;
-    default:
-      break;
+    default: break;
   }
 }
 

@@ -40,7 +40,8 @@ TEST(HostPayloads, VectorsAndMoveOnlyPayloads) {
   EXPECT_EQ(vectors.read(t).value()->payload.size(), 3U);
 
   ConcurrentManager<std::unique_ptr<int>> owners(2);
-  const MessageToken u = owners.store(Message<std::unique_ptr<int>>(std::make_unique<int>(8))).value();
+  const MessageToken u =
+      owners.store(Message<std::unique_ptr<int>>(std::make_unique<int>(8))).value();
   EXPECT_EQ(*owners.read(u).value()->payload, 8);
 }
 
@@ -67,8 +68,8 @@ class ThrowingStore : public ::testing::Test {
   void SetUp() override { Fragile::moves_before_throw = -1; }
   void TearDown() override { Fragile::moves_before_throw = -1; }
 };
-using FragileManagers = ::testing::Types<StaticManager<Fragile, 2>, HeapManager<Fragile>,
-                                         ConcurrentManager<Fragile>>;
+using FragileManagers =
+    ::testing::Types<StaticManager<Fragile, 2>, HeapManager<Fragile>, ConcurrentManager<Fragile>>;
 TYPED_TEST_SUITE(ThrowingStore, FragileManagers);
 
 TYPED_TEST(ThrowingStore, AThrowingMoveLeavesTheManagerUnchanged) {

@@ -13,7 +13,9 @@ namespace {
 
 struct Sized {
   int bytes;
-  [[nodiscard]] std::size_t payload_bytes() const noexcept { return static_cast<std::size_t>(bytes); }
+  [[nodiscard]] std::size_t payload_bytes() const noexcept {
+    return static_cast<std::size_t>(bytes);
+  }
 };
 
 TEST(MessageToken, PacksIndexAndGeneration) {

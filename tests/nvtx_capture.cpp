@@ -67,7 +67,8 @@ nvtxStringHandle_t register_string(nvtxDomainHandle_t, const char* text) {
 }
 void name_category(nvtxDomainHandle_t, std::uint32_t, const char*) {}
 int push(nvtxDomainHandle_t d, const nvtxEventAttributes_t* a) {
-  if (recording.load()) record({"push", name_of(d), message_of(a), a ? a->category : 0U, nullptr, 0});
+  if (recording.load())
+    record({"push", name_of(d), message_of(a), a ? a->category : 0U, nullptr, 0});
   return 0;
 }
 int pop(nvtxDomainHandle_t d) {
@@ -75,7 +76,8 @@ int pop(nvtxDomainHandle_t d) {
   return 0;
 }
 void mark(nvtxDomainHandle_t d, const nvtxEventAttributes_t* a) {
-  if (recording.load()) record({"mark", name_of(d), message_of(a), a ? a->category : 0U, nullptr, 0});
+  if (recording.load())
+    record({"mark", name_of(d), message_of(a), a ? a->category : 0U, nullptr, 0});
 }
 
 // --- memory-API hooks ----------------------------------------------------------
@@ -145,8 +147,12 @@ int NVTX_API initialize_extension(nvtxExtModuleInfo_t* info) {
 
 }  // namespace
 
-bool attached() { return is_attached.load(); }
-void set_recording(bool on) { recording.store(on); }
+bool attached() {
+  return is_attached.load();
+}
+void set_recording(bool on) {
+  recording.store(on);
+}
 void reset() {
   std::lock_guard lock(mutex);
   log.clear();

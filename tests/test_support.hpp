@@ -69,7 +69,8 @@ struct ThreadSafe : M {
 template <MemoryKind Kind>
 struct AnyOf : AnyManager<TestTensor> {
   explicit AnyOf(std::size_t capacity)
-      : AnyManager<TestTensor>(make_manager<TestTensor>(memory_class(), config(capacity)).value()) {}
+      : AnyManager<TestTensor>(make_manager<TestTensor>(memory_class(), config(capacity)).value()) {
+  }
   static MemoryClass memory_class() {
     switch (Kind) {
       case MemoryKind::Host: return MemoryClass::host();
@@ -107,13 +108,12 @@ auto try_read_mut(M& m, MessageToken t) {
 }
 
 /// Asserts `result` holds `expected` as its error, with a readable failure.
-#define LIMEN_EXPECT_ERROR(result, expected)                                        \
-  do {                                                                              \
-    const auto& limen_r_ = (result);                                                \
-    ASSERT_FALSE(limen_r_.has_value()) << "expected " << ::limen::to_string(expected); \
-    EXPECT_EQ(limen_r_.error(), (expected))                                         \
-        << "got " << ::limen::to_string(limen_r_.error()) << ", expected "          \
-        << ::limen::to_string(expected);                                            \
+#define LIMEN_EXPECT_ERROR(result, expected)                                                  \
+  do {                                                                                        \
+    const auto& limen_r_ = (result);                                                          \
+    ASSERT_FALSE(limen_r_.has_value()) << "expected " << ::limen::to_string(expected);        \
+    EXPECT_EQ(limen_r_.error(), (expected)) << "got " << ::limen::to_string(limen_r_.error()) \
+                                            << ", expected " << ::limen::to_string(expected); \
   } while (0)
 
 }  // namespace limen::test

@@ -97,11 +97,12 @@ void print_json(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) 
   std::printf("\"device_count\":%d,\"devices\":[", info.device_count);
   for (std::size_t i = 0; i < info.devices.size(); ++i) {
     const auto& d = info.devices[i];
-    std::printf("%s{\"ordinal\":%d,\"name\":%s,\"compute\":\"%d.%d\",\"memory_bytes\":%zu,"
-                "\"managed\":%s,\"concurrent_managed_access\":%s,\"memory_pools\":%s}",
-                i ? "," : "", d.ordinal, json_string(d.name).c_str(), d.compute_major,
-                d.compute_minor, d.total_memory, d.managed_memory ? "true" : "false",
-                d.concurrent_managed_access ? "true" : "false", d.memory_pools ? "true" : "false");
+    std::printf(
+        "%s{\"ordinal\":%d,\"name\":%s,\"compute\":\"%d.%d\",\"memory_bytes\":%zu,"
+        "\"managed\":%s,\"concurrent_managed_access\":%s,\"memory_pools\":%s}",
+        i ? "," : "", d.ordinal, json_string(d.name).c_str(), d.compute_major, d.compute_minor,
+        d.total_memory, d.managed_memory ? "true" : "false",
+        d.concurrent_managed_access ? "true" : "false", d.memory_pools ? "true" : "false");
   }
   std::printf("],\"fallback_active\":%s,\"fallback_reason\":%s,",
               info.fallback_active ? "true" : "false", json_string(info.fallback_reason).c_str());
@@ -110,16 +111,17 @@ void print_json(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) 
               nvtx_tool_attached() ? "true" : "false");
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
-    std::printf("%s{\"class\":%s,\"backend\":%s,\"ok\":%s,\"error\":%s,\"stores\":%llu,"
-                "\"frees\":%llu,\"bytes_host_to_device\":%llu,\"bytes_device_to_host\":%llu,"
-                "\"synchronizations\":%llu}",
-                i ? "," : "", json_string(r.memory_class).c_str(), json_string(r.backend).c_str(),
-                r.ok ? "true" : "false", json_string(r.error).c_str(),
-                static_cast<unsigned long long>(r.stats.stores),
-                static_cast<unsigned long long>(r.stats.frees),
-                static_cast<unsigned long long>(r.stats.bytes_host_to_device),
-                static_cast<unsigned long long>(r.stats.bytes_device_to_host),
-                static_cast<unsigned long long>(r.stats.synchronizations));
+    std::printf(
+        "%s{\"class\":%s,\"backend\":%s,\"ok\":%s,\"error\":%s,\"stores\":%llu,"
+        "\"frees\":%llu,\"bytes_host_to_device\":%llu,\"bytes_device_to_host\":%llu,"
+        "\"synchronizations\":%llu}",
+        i ? "," : "", json_string(r.memory_class).c_str(), json_string(r.backend).c_str(),
+        r.ok ? "true" : "false", json_string(r.error).c_str(),
+        static_cast<unsigned long long>(r.stats.stores),
+        static_cast<unsigned long long>(r.stats.frees),
+        static_cast<unsigned long long>(r.stats.bytes_host_to_device),
+        static_cast<unsigned long long>(r.stats.bytes_device_to_host),
+        static_cast<unsigned long long>(r.stats.synchronizations));
   }
   std::printf("]}\n");
 }

@@ -35,8 +35,8 @@ class AnyManager {
 
   /** @brief Wraps a movable manager. */
   template <class M>
-    requires(!std::is_same_v<std::remove_cvref_t<M>, AnyManager>)
-  explicit AnyManager(M manager) : impl_(std::make_unique<Model<M>>(std::move(manager))) {}
+  requires(!std::is_same_v<std::remove_cvref_t<M>, AnyManager>) explicit AnyManager(M manager)
+      : impl_(std::make_unique<Model<M>>(std::move(manager))) {}
 
   /** @brief Builds a manager of type M in place (for ones that cannot move, like StaticManager). */
   template <class M, class... Args>
@@ -46,7 +46,8 @@ class AnyManager {
   Result<MessageToken> store(Message<P> message) { return impl_->store(std::move(message)); }
   Result<ReadGuard> read(MessageToken t) const { return impl_->read(t); }
   Result<WriteGuard> read_mut(MessageToken t) { return impl_->read_mut(t); }
-  /** @brief read() that never waits: AlreadyBorrowed instead (same as read() for managers that never wait). */
+  /** @brief read() that never waits: AlreadyBorrowed instead (same as read() for managers that
+   * never wait). */
   Result<ReadGuard> try_read(MessageToken t) const { return impl_->try_read(t); }
   Result<WriteGuard> try_read_mut(MessageToken t) { return impl_->try_read_mut(t); }
   Result<HeaderGuard> peek_header(MessageToken t) const { return impl_->peek_header(t); }
@@ -93,12 +94,16 @@ class AnyManager {
     Result<ReadGuard> read(MessageToken t) const override { return m.read(t); }
     Result<WriteGuard> read_mut(MessageToken t) override { return m.read_mut(t); }
     Result<ReadGuard> try_read(MessageToken t) const override {
-      if constexpr (requires { m.try_read(t); }) return m.try_read(t);
-      else return m.read(t);
+      if constexpr (requires { m.try_read(t); })
+        return m.try_read(t);
+      else
+        return m.read(t);
     }
     Result<WriteGuard> try_read_mut(MessageToken t) override {
-      if constexpr (requires { m.try_read_mut(t); }) return m.try_read_mut(t);
-      else return m.read_mut(t);
+      if constexpr (requires { m.try_read_mut(t); })
+        return m.try_read_mut(t);
+      else
+        return m.read_mut(t);
     }
     Result<HeaderGuard> peek_header(MessageToken t) const override { return m.peek_header(t); }
     Result<void> free(MessageToken t) override { return m.free(t); }
@@ -109,12 +114,16 @@ class AnyManager {
     MemoryClass memory_class() const noexcept override { return m.memory_class(); }
     ManagerStats stats() const noexcept override { return m.stats(); }
     bool emulated() const noexcept override {
-      if constexpr (requires { m.emulated(); }) return m.emulated();
-      else return false;
+      if constexpr (requires { m.emulated(); })
+        return m.emulated();
+      else
+        return false;
     }
     std::optional<DeviceErrorInfo> last_device_error() const override {
-      if constexpr (requires { m.last_device_error(); }) return m.last_device_error();
-      else return std::nullopt;
+      if constexpr (requires { m.last_device_error(); })
+        return m.last_device_error();
+      else
+        return std::nullopt;
     }
 
     M m;
@@ -135,7 +144,8 @@ class AnyManager {
 template <class P>
 Result<AnyManager<P>> make_manager(MemoryClass memory_class, ManagerConfig config = {}) {
   if (memory_class.kind() == MemoryKind::Host) {
-    if (config.capacity > detail::SlotTable<detail::SingleThreaded, detail::HeapArray>::max_capacity) {
+    if (config.capacity >
+        detail::SlotTable<detail::SingleThreaded, detail::HeapArray>::max_capacity) {
       return MemoryError::Unsupported;
     }
     const auto host = MemoryClass::host();

@@ -25,8 +25,8 @@ concept HeaderStore = requires(const M& m, MessageToken t) {
 
 /** @brief Stores `Message<P>` values in slots and resolves tokens back to them. */
 template <class M, class P>
-concept MemoryManager = HeaderStore<M> && requires(M& m, const M& cm, Message<P> msg,
-                                                   MessageToken t) {
+concept MemoryManager = HeaderStore<M> &&
+    requires(M& m, const M& cm, Message<P> msg, MessageToken t) {
   typename M::ReadGuard;
   typename M::WriteGuard;
   { m.store(std::move(msg)) } -> std::same_as<Result<MessageToken>>;
@@ -46,7 +46,7 @@ concept MemoryManager = HeaderStore<M> && requires(M& m, const M& cm, Message<P>
 /** @brief A thread-safe manager that hands each worker a handle sharing its storage. */
 template <class M, class P>
 concept ScopedManager = MemoryManager<M, P> && requires(const M& cm) {
-  { cm.scoped_handle() };
+  {cm.scoped_handle()};
   requires MemoryManager<decltype(cm.scoped_handle()), P>;
 };
 

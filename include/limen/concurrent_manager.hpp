@@ -49,9 +49,10 @@ class ConcurrentFacade : public ManagerFacade<Derived, P> {
  * pops its own shard and steals from the others only when that is empty, so
  * disjoint work shares no cache line. Copying the manager shares the storage.
  *
- * `stats().peak_in_use` is sampled on every store made through the manager
- * itself, and on the stores of a scoped handle only when it steals a slot from
- * another shard (so handles never read every shard on their hot path).
+ * `stats().peak_in_use` is sampled: on every store made through the manager
+ * itself, and for scoped handles when a store steals from another shard and
+ * on the first and every 64th reuse of each slot (so handles never read every
+ * shard on their hot path). It can lag the true peak under concurrency.
  */
 template <class P>
 class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, P> {

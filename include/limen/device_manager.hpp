@@ -1,6 +1,7 @@
 /**
  * @file device_manager.hpp
- * @brief DeviceManager<P>: message slots in device memory carved from a CUDA memory pool on the configured device.
+ * @brief DeviceManager<P>: message slots in device memory carved from a CUDA memory pool on the
+ * configured device.
  */
 #pragma once
 
@@ -12,7 +13,10 @@
 namespace limen {
 
 /**
- * @brief A fixed-capacity manager whose slots live in device memory carved from a CUDA memory pool on the configured device (the pool never trims), headers on the host. A read guard copies the payload into a pinned host shadow and synchronizes (one copy for all concurrent readers); a write guard copies it back when it ends, and a failed write-back poisons the slot.
+ * @brief A fixed-capacity manager whose slots live in device memory carved from a CUDA memory pool
+ * on the configured device (the pool never trims), headers on the host. A read guard copies the
+ * payload into a pinned host shadow and synchronizes (one copy for all concurrent readers); a write
+ * guard copies it back when it ends, and a failed write-back poisons the slot.
  *
  * P must be trivially copyable. All memory, the stream and the events are
  * created at construction; store, read and free make no allocation call.

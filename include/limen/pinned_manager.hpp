@@ -12,7 +12,9 @@
 namespace limen {
 
 /**
- * @brief A fixed-capacity manager whose slots live in page-locked, mapped host memory (cudaHostAlloc with the mapped and portable flags), one allocation at construction. Guards give plain references; kernels reach the same bytes through the mapped device pointer.
+ * @brief A fixed-capacity manager whose slots live in page-locked, mapped host memory
+ * (cudaHostAlloc with the mapped and portable flags), one allocation at construction. Guards give
+ * plain references; kernels reach the same bytes through the mapped device pointer.
  *
  * P must be trivially copyable. All memory, the stream and the events are
  * created at construction; store, read and free make no allocation call.

@@ -25,8 +25,10 @@ class [[nodiscard]] Result {
                 "Result<MemoryError> is ambiguous: use Result<void>");
 
  public:
-  constexpr Result(T value) : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
-  constexpr Result(MemoryError error) : state_(std::in_place_index<1>, error) {}   // NOLINT: implicit
+  constexpr Result(T value)
+      : state_(std::in_place_index<0>, std::move(value)) {}  // NOLINT: implicit
+  constexpr Result(MemoryError error)
+      : state_(std::in_place_index<1>, error) {}  // NOLINT: implicit
 
   [[nodiscard]] constexpr bool has_value() const noexcept { return state_.index() == 0; }
   constexpr explicit operator bool() const noexcept { return has_value(); }

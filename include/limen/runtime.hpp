@@ -17,9 +17,9 @@ struct DeviceInfo {
   int compute_major = 0;
   int compute_minor = 0;
   std::size_t total_memory = 0;
-  bool managed_memory = false;           ///< supports cudaMallocManaged
+  bool managed_memory = false;             ///< supports cudaMallocManaged
   bool concurrent_managed_access = false;  ///< host and device may touch managed memory at once
-  bool memory_pools = false;             ///< supports cudaMemPool_t (stream-ordered allocation)
+  bool memory_pools = false;               ///< supports cudaMemPool_t (stream-ordered allocation)
 };
 
 /**

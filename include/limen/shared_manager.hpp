@@ -12,7 +12,8 @@
 namespace limen {
 
 /**
- * @brief A fixed-capacity manager whose slots live in CUDA managed memory (cudaMallocManaged). Guards prefetch the slot to the host and synchronize before giving a plain reference.
+ * @brief A fixed-capacity manager whose slots live in CUDA managed memory (cudaMallocManaged).
+ * Guards prefetch the slot to the host and synchronize before giving a plain reference.
  *
  * P must be trivially copyable. All memory, the stream and the events are
  * created at construction; store, read and free make no allocation call.

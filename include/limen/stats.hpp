@@ -16,12 +16,12 @@ namespace limen {
  * backends fill them (the CPU fallback counts its emulated copies too).
  */
 struct ManagerStats {
-  std::uint64_t stores = 0;          ///< successful stores
-  std::uint64_t frees = 0;           ///< successful frees
-  std::uint64_t failed_stores = 0;   ///< stores that returned an error
-  std::uint64_t in_use = 0;          ///< occupied slots now
-  std::uint64_t peak_in_use = 0;     ///< highest `in_use` seen (see each manager for precision)
-  std::uint64_t pending_frees = 0;   ///< freed slots not yet reusable: device work still uses them
+  std::uint64_t stores = 0;         ///< successful stores
+  std::uint64_t frees = 0;          ///< successful frees
+  std::uint64_t failed_stores = 0;  ///< stores that returned an error
+  std::uint64_t in_use = 0;         ///< occupied slots now
+  std::uint64_t peak_in_use = 0;    ///< highest `in_use` seen (see each manager for precision)
+  std::uint64_t pending_frees = 0;  ///< freed slots not yet reusable: device work still uses them
   std::uint64_t bytes_host_to_device = 0;  ///< payload bytes copied host -> device
   std::uint64_t bytes_device_to_host = 0;  ///< payload bytes copied device -> host
   std::uint64_t synchronizations = 0;      ///< stream/prefetch synchronizations waited on

@@ -27,7 +27,8 @@ class StreamHandle {
   /** @brief The native stream as the pointer type @p Native (e.g. `cudaStream_t`). */
   template <class Native>
   [[nodiscard]] Native as() const noexcept {
-    static_assert(std::is_pointer_v<Native>, "StreamHandle::as<T>: T must be a stream pointer type");
+    static_assert(std::is_pointer_v<Native>,
+                  "StreamHandle::as<T>: T must be a stream pointer type");
     return static_cast<Native>(native_);
   }
 

@@ -151,16 +151,24 @@ class ClassManager : public ConcurrentFacade<ClassManager<P, Kind>, P> {
     Result<void> free(MessageToken t, std::uint32_t home) const {
       return visit([&](auto& c) { return c.free(t, home); });
     }
-    Result<void> retain(MessageToken t) const { return visit([&](auto& c) { return c.retain(t); }); }
+    Result<void> retain(MessageToken t) const {
+      return visit([&](auto& c) { return c.retain(t); });
+    }
     Result<void> release(MessageToken t) const {
       return visit([&](auto& c) { return c.release(t); });
     }
-    std::size_t available() const noexcept { return visit([](auto& c) { return c.available(); }); }
-    std::size_t capacity() const noexcept { return visit([](auto& c) { return c.capacity(); }); }
+    std::size_t available() const noexcept {
+      return visit([](auto& c) { return c.available(); });
+    }
+    std::size_t capacity() const noexcept {
+      return visit([](auto& c) { return c.capacity(); });
+    }
     MemoryClass memory_class() const noexcept {
       return visit([](auto& c) { return c.memory_class(); });
     }
-    ManagerStats stats() const noexcept { return visit([](auto& c) { return c.stats(); }); }
+    ManagerStats stats() const noexcept {
+      return visit([](auto& c) { return c.stats(); });
+    }
     const Arena& arena() const noexcept {
       return visit([](auto& c) -> const Arena& { return c.arena(); });
     }

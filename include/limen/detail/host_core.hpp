@@ -51,7 +51,8 @@ class HostCore {
   Result<MessageToken> store(Message<P>&& message, std::uint32_t home, bool sample_peak) {
     // One branch when no NVTX tool listens; the annotated path is out of line so
     // the plain one carries no opaque call (see bench/nvtx_bench.cpp).
-    if (nvtx_.active()) [[unlikely]] return store_annotated(std::move(message), home, sample_peak);
+    if (nvtx_.active()) [[unlikely]]
+      return store_annotated(std::move(message), home, sample_peak);
     return store_plain(std::move(message), home, sample_peak);
   }
 
@@ -76,7 +77,8 @@ class HostCore {
 
   /** @brief Destroys the message now; never waits for guards. */
   Result<void> free(MessageToken token, std::uint32_t home) {
-    if (nvtx_.active()) [[unlikely]] return free_annotated(token, home);
+    if (nvtx_.active()) [[unlikely]]
+      return free_annotated(token, home);
     return free_plain(token, home);
   }
 
@@ -105,8 +107,8 @@ class HostCore {
     if (!token) return token;
     const std::uint32_t index = token->index();
     try {
-      Message<P>* stored = ::new (static_cast<void*>(slots_[index].bytes))
-          Message<P>(std::move(message));
+      Message<P>* stored =
+          ::new (static_cast<void*>(slots_[index].bytes)) Message<P>(std::move(message));
       stored->header.memory_class = class_;
     } catch (...) {
       table_.abandon(index, home);
@@ -116,8 +118,9 @@ class HostCore {
     return token;
   }
 
-  [[gnu::noinline, gnu::cold]] Result<MessageToken> store_annotated(Message<P>&& message, std::uint32_t home,
-                                                          bool sample_peak) {
+  [[gnu::noinline, gnu::cold]] Result<MessageToken> store_annotated(Message<P>&& message,
+                                                                    std::uint32_t home,
+                                                                    bool sample_peak) {
     auto range = nvtx_.range(nvtx::Op::Store);
     auto token = store_plain(std::move(message), home, sample_peak);
     if (token) {

@@ -43,7 +43,9 @@ class ManagerFacade {
     return store(std::move(copy));
   }
   /** @brief Shared access to the message @p token names. */
-  Result<ReadGuard> read(MessageToken token) const { return core().read(token, Derived::read_wait); }
+  Result<ReadGuard> read(MessageToken token) const {
+    return core().read(token, Derived::read_wait);
+  }
   /** @brief Exclusive access to the message @p token names. */
   Result<WriteGuard> read_mut(MessageToken token) {
     return core().read_mut(token, Derived::read_wait);

@@ -48,8 +48,8 @@ inline namespace on {
 /** @brief Whether this translation unit annotates (NVTX found and not disabled). */
 inline constexpr bool enabled = true;
 
-inline constexpr const char* op_names[] = {"store",        "free",         "sync",    "copy_h2d",
-                                           "copy_d2h",     "prefetch",     "lease_end"};
+inline constexpr const char* op_names[] = {"store",    "free",     "sync",     "copy_h2d",
+                                           "copy_d2h", "prefetch", "lease_end"};
 
 /** @brief The NVTX category of a memory class: 1 host, 2 pinned, 3 device, 4 shared. */
 inline constexpr std::uint32_t category_of(MemoryKind kind) noexcept {
@@ -172,8 +172,8 @@ class Annotator {
     nvtxDomainHandle_t d = domain();
     std::array<char, 160> text{};
     for (std::size_t op = 0; op < static_cast<std::size_t>(Op::Count); ++op) {
-      std::snprintf(text.data(), text.size(), "%.*s/%s", static_cast<int>(name.size()),
-                    name.data(), op_names[op]);
+      std::snprintf(text.data(), text.size(), "%.*s/%s", static_cast<int>(name.size()), name.data(),
+                    op_names[op]);
       strings_[op] = nvtxDomainRegisterStringA(d, text.data());
     }
   }
@@ -185,12 +185,14 @@ class Annotator {
   class Range {
    public:
     Range(const Annotator& a, Op op) noexcept : active_(a.active_) {
-      if (active_) [[unlikely]] Calls::push(a.strings_[static_cast<std::size_t>(op)], a.category_);
+      if (active_) [[unlikely]]
+        Calls::push(a.strings_[static_cast<std::size_t>(op)], a.category_);
     }
     Range(const Range&) = delete;
     Range& operator=(const Range&) = delete;
     ~Range() {
-      if (active_) [[unlikely]] Calls::pop();
+      if (active_) [[unlikely]]
+        Calls::pop();
     }
 
    private:
@@ -205,7 +207,8 @@ class Annotator {
   /** @brief A mark naming an error (DeviceError, Poisoned, NoFreeSlots, ...). */
   void mark(MemoryError error) const noexcept {
     // to_string returns views of string literals, so data() is NUL-terminated.
-    if (active_) [[unlikely]] Calls::mark(to_string(error).data(), category_);
+    if (active_) [[unlikely]]
+      Calls::mark(to_string(error).data(), category_);
   }
 
   /** @brief Registers [base, base + bytes) as this manager's heap (its pool or arena). */

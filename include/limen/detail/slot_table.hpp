@@ -102,23 +102,26 @@ class SlotTable {
       return MemoryError::NoFreeSlots;
     }
     auto& word = meta_[index].word;
-    const std::uint32_t generation = slot_word::generation(word.load(std::memory_order_relaxed)) + 1;
+    const std::uint32_t generation =
+        slot_word::generation(word.load(std::memory_order_relaxed)) + 1;
     word.store(slot_word::make(generation, slot_word::Phase::Reserved), std::memory_order_relaxed);
     return MessageToken{index, generation};
   }
 
   /**
    * @brief Makes an allocated slot visible to tokens and counts the store.
-   * @param sample_peak update the high-water mark (always done when single-threaded,
-   *        where it is cheap; sharded callers sample when it costs no shared line).
+   * @param sample_peak_now update the high-water mark. Single-threaded tables
+   *        always do (it is cheap); sharded ones when asked, and on the first and
+   *        then every 64th use of each slot, so the mark stays close without every
+   *        store reading every shard.
    */
   void publish(std::uint32_t index, std::uint32_t home, bool sample_peak_now) noexcept {
     auto& word = meta_[index].word;
-    word.store(slot_word::with_phase(word.load(std::memory_order_relaxed),
-                                     slot_word::Phase::Occupied),
-               std::memory_order_release);
+    const Word w = word.load(std::memory_order_relaxed);
+    word.store(slot_word::with_phase(w, slot_word::Phase::Occupied), std::memory_order_release);
     shard(home).stores.fetch_add(1, std::memory_order_relaxed);
-    if (shards == 1 || sample_peak_now) sample_peak();
+    const std::uint32_t generation = slot_word::generation(w);
+    if (shards == 1 || sample_peak_now || (generation & 63U) == 1U) sample_peak();
   }
 
   /** @brief Returns an allocated, unpublished slot (its payload failed to construct). */
@@ -145,17 +148,17 @@ class SlotTable {
       if (access != SharedAccess::Header && slot_word::has(w, slot_word::poisoned_bit)) {
         return MemoryError::Poisoned;
       }
-      const bool must_wait = slot_word::has(w, slot_word::writer_bit) ||
-                             (access == SharedAccess::MessageWithShadow &&
-                              slot_word::has(w, slot_word::filling_bit));
+      const bool must_wait =
+          slot_word::has(w, slot_word::writer_bit) ||
+          (access == SharedAccess::MessageWithShadow && slot_word::has(w, slot_word::filling_bit));
       if (must_wait) {
         if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
         w = sleep_on(word, w);
         continue;
       }
       if (slot_word::readers(w) == slot_word::max_readers) return MemoryError::AlreadyBorrowed;
-      const bool fill = access == SharedAccess::MessageWithShadow &&
-                        !slot_word::has(w, slot_word::fresh_bit);
+      const bool fill =
+          access == SharedAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
       const Word next = w + slot_word::one_reader + (fill ? slot_word::filling_bit : 0);
       if (word.compare_exchange_weak(w, next, std::memory_order_acquire,
                                      std::memory_order_acquire)) {
@@ -244,9 +247,9 @@ class SlotTable {
   /** @brief Undoes begin_free(): the message is back, exactly as it was. */
   void cancel_free(std::uint32_t index) noexcept {
     auto& word = meta_[index].word;
-    word.store(slot_word::with_phase(word.load(std::memory_order_relaxed),
-                                     slot_word::Phase::Occupied),
-               std::memory_order_release);
+    word.store(
+        slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Occupied),
+        std::memory_order_release);
   }
 
   /**
@@ -273,9 +276,7 @@ class SlotTable {
   }
 
   /** @brief Marks the token as held by a queue: `free` returns QueueOwned until release(). */
-  Result<void> retain(MessageToken token) noexcept {
-    return change_retains(token, +1);
-  }
+  Result<void> retain(MessageToken token) noexcept { return change_retains(token, +1); }
 
   /** @brief Undoes one retain(); `BadToken` if the token holds none. */
   Result<void> release(MessageToken token) noexcept { return change_retains(token, -1); }
@@ -294,7 +295,8 @@ class SlotTable {
     return {};
   }
 
-  /** @brief Reusable slots (not in use, not pending); exact whenever no operation is in progress. */
+  /** @brief Reusable slots (not in use, not pending); exact whenever no operation is in progress.
+   */
   [[nodiscard]] std::size_t available() const noexcept {
     const std::uint64_t taken = in_use() + pending();
     return taken < capacity_ ? capacity_ - static_cast<std::size_t>(taken) : 0;
