@@ -9,13 +9,8 @@ struct PayloadNvtxOff {
 };
 
 void register_nvtx_off() {
-  benchmark::RegisterBenchmark("store_free/64B/built_elsewhere/nvtx_off",
-                               store_free_loop<PayloadNvtxOff, true>)
-      ->Repetitions(5)
-      ->ReportAggregatesOnly(true);
-  benchmark::RegisterBenchmark("store_free/64B/built_inline/nvtx_off",
-                               store_free_loop<PayloadNvtxOff, false>)
-      ->Repetitions(5)
+  benchmark::RegisterBenchmark("store_free/64B/nvtx_off", store_free_loop<PayloadNvtxOff>)
+      ->Repetitions(9)
       ->ReportAggregatesOnly(true);
 }
 
