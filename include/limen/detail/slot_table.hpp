@@ -386,7 +386,7 @@ class SlotTable {
   template <class AtomicWord>
   static Word sleep_on(AtomicWord& word, Word w) noexcept {
     const Word announced = w | slot_word::waiters_bit;
-    if (w == announced || word.compare_exchange_strong(w, announced, std::memory_order_relaxed,
+    if (w == announced || word.compare_exchange_strong(w, announced, std::memory_order_acquire,
                                                        std::memory_order_acquire)) {
       word.wait(announced, std::memory_order_acquire);
       return word.load(std::memory_order_acquire);
