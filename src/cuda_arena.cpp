@@ -131,19 +131,11 @@ class CudaArena final : public Arena {
   }
 
   Result<void> copy_to_host(std::size_t offset, std::size_t bytes) override {
-    DeviceScope scope(ordinal_);
-    LIMEN_CUDA_TRY(cudaMemcpyAsync(host_base_ + offset, device_base_ + offset, bytes,
-                                   cudaMemcpyDeviceToHost, native(stream_)));
-    LIMEN_CUDA_TRY(cudaStreamSynchronize(native(stream_)));
-    return {};
+    return copy(host_base_ + offset, device_base_ + offset, bytes, cudaMemcpyDeviceToHost);
   }
 
   Result<void> copy_to_device(std::size_t offset, std::size_t bytes) override {
-    DeviceScope scope(ordinal_);
-    LIMEN_CUDA_TRY(cudaMemcpyAsync(device_base_ + offset, host_base_ + offset, bytes,
-                                   cudaMemcpyHostToDevice, native(stream_)));
-    LIMEN_CUDA_TRY(cudaStreamSynchronize(native(stream_)));
-    return {};
+    return copy(device_base_ + offset, host_base_ + offset, bytes, cudaMemcpyHostToDevice);
   }
 
   Result<void> prefetch_to_host(std::size_t offset, std::size_t bytes) override {
@@ -202,6 +194,14 @@ class CudaArena final : public Arena {
   }
 
  private:
+  /// A copy on the manager's stream, waited for: the host uses the bytes next.
+  Result<void> copy(std::byte* to, const std::byte* from, std::size_t bytes, cudaMemcpyKind kind) {
+    DeviceScope scope(ordinal_);
+    LIMEN_CUDA_TRY(cudaMemcpyAsync(to, from, bytes, kind, native(stream_)));
+    LIMEN_CUDA_TRY(cudaStreamSynchronize(native(stream_)));
+    return {};
+  }
+
   std::size_t alloc_bytes() const noexcept { return bytes_ == 0 ? 64 : bytes_; }
 
   /// A pool on the device whose release threshold never trims, and one block from it.

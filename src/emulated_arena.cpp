@@ -40,10 +40,11 @@ DeviceErrorInfo injected(const char* call, FaultKind kind) {
 
 class EmulatedArena final : public Arena {
  public:
-  EmulatedArena(MemoryKind kind, std::size_t capacity, std::size_t stride)
+  EmulatedArena(MemoryKind kind, std::size_t capacity, std::size_t stride, StreamHandle stream)
       : Arena(true),
         kind_(kind),
         events_(std::make_unique<std::atomic<std::uint64_t>[]>(capacity)) {
+    stream_ = stream;  // reported back as given; emulated work never runs on it
     slots_ = allocate_block(capacity * stride);
     if (kind == MemoryKind::Device) shadow_ = allocate_block(capacity * stride);
     device_base_ = slots_.get();
@@ -130,7 +131,8 @@ ArenaOrError make_emulated_arena(const ArenaSpec& spec) {
     out.why = "injected allocation fault (CPU fallback)";
     return out;
   }
-  auto arena = std::make_unique<EmulatedArena>(spec.kind, spec.capacity, spec.stride);
+  auto arena = std::make_unique<EmulatedArena>(spec.kind, spec.capacity, spec.stride,
+                                               spec.config.stream.value_or(StreamHandle{}));
   if (!arena->allocated()) {
     out.error = MemoryError::DeviceError;
     out.why = "host allocation for the emulated arena failed";

@@ -103,6 +103,18 @@ TEST_F(Backends, SharedGuardsPrefetchBeforeAccess) {
   EXPECT_EQ(m.stats().bytes_device_to_host, 0U);  // managed memory migrates, it is not copied
 }
 
+TEST_F(Backends, ABorrowedStreamIsTheOneLeasesUse) {
+  if (!runtime_info().fallback_active) GTEST_SKIP() << "a made-up stream handle is fallback-only";
+  static int fake_stream_object = 0;
+  const StreamHandle borrowed(&fake_stream_object);
+  ManagerConfig c = config();
+  c.stream = borrowed;
+  DeviceManager<TestTensor> m(c);
+  EXPECT_EQ(m.stream(), borrowed);
+  const MessageToken t = m.store(message(1)).value();
+  EXPECT_EQ(m.lease(t).value().stream(), borrowed);
+}
+
 TEST_F(Backends, FallbackIsReportedWithAReason) {
   const RuntimeInfo& info = runtime_info();
   if (!info.fallback_active) GTEST_SKIP() << "a CUDA device is present: no fallback to report";

@@ -8,7 +8,9 @@
 #include <limen/concepts.hpp>
 #include <limen/concurrent_manager.hpp>
 #include <limen/config.hpp>
+#include <limen/device_lease.hpp>
 #include <limen/device_manager.hpp>
+#include <limen/device_view.hpp>
 #include <limen/error.hpp>
 #include <limen/guard.hpp>
 #include <limen/heap_manager.hpp>
