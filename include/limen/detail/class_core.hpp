@@ -151,7 +151,7 @@ class ClassCore {
   Result<HeaderGuard> peek_header(MessageToken token, Wait wait) const {
     auto locked = table_.lock_shared(token, wait, SharedAccess::Header);
     if (!locked) return locked.error();
-    return HeaderGuard(&headers_[token.index()], self(), token.index(), &release_header);
+    return HeaderGuard(&headers_[token.index()], self(), token.index(), &release_shared);
   }
 
   /** @brief Lends the slot to work on @p stream (see DeviceLease). */
@@ -318,9 +318,6 @@ class ClassCore {
   }
 
   static void release_shared(void* owner, std::uint32_t index) noexcept {
-    static_cast<ClassCore*>(owner)->table_.unlock_shared(index);
-  }
-  static void release_header(void* owner, std::uint32_t index) noexcept {
     static_cast<ClassCore*>(owner)->table_.unlock_shared(index);
   }
 

@@ -287,14 +287,6 @@ class SlotTable {
            slot_word::Phase::Occupied;
   }
 
-  /** @brief Checks that @p token names an occupied slot, without taking access. */
-  Result<void> check(MessageToken token) const noexcept {
-    if (token.index() >= capacity_) return MemoryError::BadToken;
-    const Word w = meta_[token.index()].word.load(std::memory_order_acquire);
-    if (auto error = validate(token, w)) return *error;
-    return {};
-  }
-
   /** @brief Reusable slots (not in use, not pending); exact whenever no operation is in progress.
    */
   [[nodiscard]] std::size_t available() const noexcept {
