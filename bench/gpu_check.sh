@@ -39,11 +39,15 @@ tail -6 "$out/all_tests.txt"
 
 echo "== GPU benchmarks"
 bench_rc=0
-for b in build/default/bench/limen_bench_gpu; do
-  if [ -x "$b" ]; then
-    "$b" --benchmark_min_time=0.2 --benchmark_color=false >"$out/$(basename "$b").txt" 2>&1 || bench_rc=$?
-    grep -E "ratio|x$|/s" "$out/$(basename "$b").txt" | tail -25
+for b in limen_bench_gpu limen_bench_concurrent limen_bench_nvtx; do
+  exe=build/default/bench/$b
+  if [ ! -x "$exe" ]; then
+    echo "$b: not built"; bench_rc=1; continue
   fi
+  timeout 120 "$exe" --benchmark_min_time=0.2 --benchmark_color=false >"$out/$b.txt" 2>&1 \
+    || bench_rc=$?
+  echo "-- $b"
+  grep -E "^(device|raw|pinned|shared)_|x$" "$out/$b.txt" | tail -20
 done
 
 echo

@@ -107,7 +107,8 @@ class ClassCore {
   ClassCore(const ClassCore&) = delete;
   ClassCore& operator=(const ClassCore&) = delete;
 
-  Result<MessageToken> store(Message<P>&& message, std::uint32_t home, bool sample_peak) {
+  /** @brief Copies @p message into a free slot (P is trivially copyable: a move is a copy). */
+  Result<MessageToken> store(const Message<P>& message, std::uint32_t home, bool sample_peak) {
     auto range = nvtx_.range(nvtx::Op::Store);
     auto token = store_message(message, home, sample_peak);
     if (!token) nvtx_.mark(token.error());
@@ -231,15 +232,16 @@ class ClassCore {
   }
 
   /** @brief store() without the annotation. */
-  Result<MessageToken> store_message(Message<P>& message, std::uint32_t home, bool sample_peak) {
+  Result<MessageToken> store_message(const Message<P>& message, std::uint32_t home,
+                                     bool sample_peak) {
     if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
     bool stole = false;
     auto token = table_.allocate(home, &stole);
     if (!token) return token;
     const std::uint32_t index = token->index();
-    message.header.memory_class = class_;
-    headers_[index] = message.header;
-    ::new (static_cast<void*>(host_message(index))) Message<P>(message);
+    Message<P>* stored = ::new (static_cast<void*>(host_message(index))) Message<P>(message);
+    stored->header.memory_class = class_;
+    headers_[index] = stored->header;
     if (kind_ == MemoryKind::Device) {
       if (auto copied = to_device(index, home); !copied) {
         table_.abandon(index, home);

@@ -136,8 +136,8 @@ class ClassManager : public ConcurrentFacade<ClassManager<P, Kind>, P> {
     decltype(auto) visit(F&& f) const {
       return std::visit([&](const auto& core) -> decltype(auto) { return f(*core); }, cores_);
     }
-    Result<MessageToken> store(Message<P>&& m, std::uint32_t home, bool sample) const {
-      return visit([&](auto& c) { return c.store(std::move(m), home, sample); });
+    Result<MessageToken> store(const Message<P>& m, std::uint32_t home, bool sample) const {
+      return visit([&](auto& c) { return c.store(m, home, sample); });
     }
     Result<ReadGuard<P>> read(MessageToken t, Wait w) const {
       return visit([&](auto& c) { return c.read(t, w); });

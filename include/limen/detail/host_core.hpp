@@ -48,12 +48,14 @@ class HostCore {
   }
 
   /** @brief Moves @p message into a free slot; a throwing move leaves the core unchanged. */
-  Result<MessageToken> store(Message<P>&& message, std::uint32_t home, bool sample_peak) {
+  /** @brief Copies or moves @p message (a Message<P> lvalue or rvalue) into a free slot. */
+  template <class M>
+  Result<MessageToken> store(M&& message, std::uint32_t home, bool sample_peak) {
     // One branch when no NVTX tool listens; the annotated path is out of line so
     // the plain one carries no opaque call (see bench/nvtx_bench.cpp).
     if (nvtx_.active()) [[unlikely]]
-      return store_annotated(std::move(message), home, sample_peak);
-    return store_plain(std::move(message), home, sample_peak);
+      return store_annotated(std::forward<M>(message), home, sample_peak);
+    return store_plain(std::forward<M>(message), home, sample_peak);
   }
 
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
@@ -101,7 +103,8 @@ class HostCore {
   Table& table() const noexcept { return table_; }
   void* self() const noexcept { return const_cast<HostCore*>(this); }
 
-  Result<MessageToken> store_plain(Message<P>&& message, std::uint32_t home, bool sample_peak) {
+  template <class M>
+  Result<MessageToken> store_plain(M&& message, std::uint32_t home, bool sample_peak) {
     bool stole = false;
     auto token = table_.allocate(home, &stole);
     if (!token) return token;
@@ -118,11 +121,11 @@ class HostCore {
     return token;
   }
 
-  [[gnu::noinline, gnu::cold]] Result<MessageToken> store_annotated(Message<P>&& message,
-                                                                    std::uint32_t home,
-                                                                    bool sample_peak) {
+  template <class M>
+  [[gnu::noinline, gnu::cold]] Result<MessageToken> store_annotated(M&& message, std::uint32_t home,
+                                                                     bool sample_peak) {
     auto range = nvtx_.range(nvtx::Op::Store);
-    auto token = store_plain(std::move(message), home, sample_peak);
+    auto token = store_plain(std::forward<M>(message), home, sample_peak);
     if (token) {
       nvtx_.register_region(slots_[token->index()].bytes, sizeof(Message<P>));
     } else {

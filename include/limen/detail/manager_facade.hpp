@@ -38,9 +38,8 @@ class ManagerFacade {
   /** @brief Copies @p message into a free slot and returns its token, or NoFreeSlots. */
   Result<MessageToken> store(const Message<P>& message) {
     // Two overloads rather than one by-value parameter: no intermediate message
-    // object, so a move goes straight from the caller's message into the slot.
-    Message<P> copy(message);
-    return store(std::move(copy));
+    // object, the caller's message goes straight into the slot.
+    return core().store(message, self().home(), self().samples_peak());
   }
   /** @brief Shared access to the message @p token names. */
   Result<ReadGuard> read(MessageToken token) const {
