@@ -123,7 +123,7 @@ class HostCore {
 
   template <class M>
   [[gnu::noinline, gnu::cold]] Result<MessageToken> store_annotated(M&& message, std::uint32_t home,
-                                                                     bool sample_peak) {
+                                                                    bool sample_peak) {
     auto range = nvtx_.range(nvtx::Op::Store);
     auto token = store_plain(std::forward<M>(message), home, sample_peak);
     if (token) {
