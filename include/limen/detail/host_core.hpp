@@ -59,7 +59,7 @@ class HostCore {
   }
 
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
-    auto locked = table().lock_shared(token, wait, SharedAccess::Message);
+    auto locked = table_.lock_shared(token, wait, SharedAccess::Message);
     if (!locked) return locked.error();
     return ReadGuard<P>(slots_[token.index()].get(), self(), token.index(), &release_shared);
   }
@@ -71,7 +71,7 @@ class HostCore {
   }
 
   Result<HeaderGuard> peek_header(MessageToken token, Wait wait) const {
-    auto locked = table().lock_shared(token, wait, SharedAccess::Header);
+    auto locked = table_.lock_shared(token, wait, SharedAccess::Header);
     if (!locked) return locked.error();
     return HeaderGuard(&slots_[token.index()].get()->header, self(), token.index(),
                        &release_shared);
@@ -100,7 +100,6 @@ class HostCore {
     return capacity;
   }
 
-  Table& table() const noexcept { return table_; }
   void* self() const noexcept { return const_cast<HostCore*>(this); }
 
   template <class M>
