@@ -51,8 +51,15 @@ function(limen_configure_cuda target)
     # Runtime API only: never CUDA::cuda_driver, or the binary would not start without a driver.
     target_link_libraries(${target} PUBLIC CUDA::cudart)
   endif()
-  if(LIMEN_HAVE_NVTX)
-    target_compile_definitions(${target} PUBLIC LIMEN_HAVE_NVTX=1)
-    target_link_libraries(${target} PUBLIC CUDA::nvtx3)
+endfunction()
+
+# Compiles target TARGET's NVTX calls (src/nvtx.cpp) in when ENABLED, out otherwise.
+# Only that one file sees NVTX: no type's layout depends on it.
+function(limen_configure_nvtx target enabled)
+  if(enabled)
+    target_compile_definitions(${target} PRIVATE LIMEN_BUILD_NVTX=1)
+    target_link_libraries(${target} PRIVATE $<BUILD_INTERFACE:CUDA::nvtx3>)
+  else()
+    target_compile_definitions(${target} PRIVATE LIMEN_BUILD_NVTX=0)
   endif()
 endfunction()

@@ -1,13 +1,17 @@
 // Chooses the arena for a manager: a GPU when one works, else the CPU fallback.
 #include "arenas.hpp"
 
+#include <limen/detail/fixed_array.hpp>
 #include <limen/runtime.hpp>
 
+#include <new>
 #include <string>
 
 namespace limen::detail {
 
-ArenaOrError make_arena(const ArenaSpec& spec) {
+namespace {
+
+ArenaOrError choose_arena(const ArenaSpec& spec) {
   const unsigned ordinal = spec.config.device;
   if (ordinal > max_device_ordinal) {
     return {nullptr, MemoryError::Unsupported,
@@ -30,6 +34,19 @@ ArenaOrError make_arena(const ArenaSpec& spec) {
                 runtime.fallback_reason};
   }
   return make_emulated_arena(spec);
+}
+
+}  // namespace
+
+ArenaOrError make_arena(const ArenaSpec& spec) {
+  if (!checked_product(spec.capacity, spec.stride)) {
+    return {nullptr, MemoryError::Unsupported, "capacity x slot size overflows the address space"};
+  }
+  try {
+    return choose_arena(spec);
+  } catch (const std::bad_alloc&) {
+    return {nullptr, MemoryError::OutOfMemory, "the arena's host bookkeeping"};
+  }
 }
 
 }  // namespace limen::detail

@@ -2,7 +2,7 @@
 #pragma once
 
 #include <limen/detail/arena.hpp>
-#include <limen/testing.hpp>
+#include <limen/fault_injection.hpp>
 
 #include <cstdint>
 
@@ -17,7 +17,7 @@ ArenaOrError make_cuda_arena(const ArenaSpec& spec);
 #endif
 
 /** @brief Consumes one injected fault of @p kind; true if the call must fail. */
-bool take_fault(testing::FaultKind kind) noexcept;
+bool take_fault(fault_injection::FaultKind kind) noexcept;
 
 /** @brief The completion epoch a newly recorded emulated event must reach. */
 std::uint64_t emulated_event_target() noexcept;

@@ -66,6 +66,7 @@ class CudaArena final : public Arena {
         kind_(spec.kind),
         ordinal_(static_cast<int>(spec.config.device)),
         bytes_(spec.capacity * spec.stride),
+        alignment_(spec.alignment),
         events_(spec.capacity, nullptr),
         borrowed_(spec.config.stream.has_value()) {
     const DeviceInfo& device = runtime_info().devices.at(static_cast<std::size_t>(ordinal_));
@@ -75,21 +76,26 @@ class CudaArena final : public Arena {
 
   ~CudaArena() override {
     DeviceScope scope(ordinal_);
+    // Device work on any stream may still use the slots (leases on callers'
+    // streams, deferred frees): wait for every slot's last event first.
+    for (cudaEvent_t e : events_) {
+      if (e != nullptr) (void)cudaEventSynchronize(e);
+    }
     (void)cudaStreamSynchronize(native(stream_));
     for (cudaEvent_t e : events_) {
       if (e != nullptr) (void)cudaEventDestroy(e);
     }
     if (kind_ == MemoryKind::Device) {
-      if (device_base_ != nullptr) {
-        (void)cudaFreeAsync(device_base_, native(stream_));
+      if (raw_device_ != nullptr) {
+        (void)cudaFreeAsync(raw_device_, native(stream_));
         (void)cudaStreamSynchronize(native(stream_));
       }
       if (pool_ != nullptr) (void)cudaMemPoolDestroy(pool_);
-      if (host_base_ != nullptr) (void)cudaFreeHost(host_base_);
+      if (raw_host_ != nullptr) (void)cudaFreeHost(raw_host_);
     } else if (kind_ == MemoryKind::PinnedHost) {
-      if (host_base_ != nullptr) (void)cudaFreeHost(host_base_);
-    } else if (host_base_ != nullptr) {
-      (void)cudaFree(host_base_);
+      if (raw_host_ != nullptr) (void)cudaFreeHost(raw_host_);
+    } else if (raw_host_ != nullptr) {
+      (void)cudaFree(raw_host_);
     }
     if (owns_stream_) (void)cudaStreamDestroy(native(stream_));
   }
@@ -106,12 +112,11 @@ class CudaArena final : public Arena {
     }
     switch (kind_) {
       case MemoryKind::PinnedHost: {
-        void* p = nullptr;
         LIMEN_CUDA_TRY(
-            cudaHostAlloc(&p, alloc_bytes(), cudaHostAllocMapped | cudaHostAllocPortable));
-        host_base_ = static_cast<std::byte*>(p);
+            cudaHostAlloc(&raw_host_, alloc_bytes(), cudaHostAllocMapped | cudaHostAllocPortable));
+        host_base_ = aligned(raw_host_);
         void* d = nullptr;
-        LIMEN_CUDA_TRY(cudaHostGetDevicePointer(&d, p, 0));
+        LIMEN_CUDA_TRY(cudaHostGetDevicePointer(&d, host_base_, 0));
         device_base_ = static_cast<std::byte*>(d);
         break;
       }
@@ -119,9 +124,8 @@ class CudaArena final : public Arena {
         if (auto made = make_pool_block(); !made) return made;
         break;
       default: {
-        void* p = nullptr;
-        LIMEN_CUDA_TRY(cudaMallocManaged(&p, alloc_bytes(), cudaMemAttachGlobal));
-        host_base_ = device_base_ = static_cast<std::byte*>(p);
+        LIMEN_CUDA_TRY(cudaMallocManaged(&raw_host_, alloc_bytes(), cudaMemAttachGlobal));
+        host_base_ = device_base_ = aligned(raw_host_);
         break;
       }
     }
@@ -202,7 +206,16 @@ class CudaArena final : public Arena {
     return {};
   }
 
-  std::size_t alloc_bytes() const noexcept { return bytes_ == 0 ? 64 : bytes_; }
+  /// Bytes to allocate: the slots plus room to align their base when the
+  /// allocator's own alignment (at least 256 bytes for every CUDA allocator) is less.
+  std::size_t alloc_bytes() const noexcept {
+    return (bytes_ == 0 ? alignment_ : bytes_) + (alignment_ > 256 ? alignment_ : 0);
+  }
+  std::byte* aligned(void* raw) const noexcept {
+    const auto address = reinterpret_cast<std::uintptr_t>(raw);
+    const std::uintptr_t mask = alignment_ - 1;
+    return static_cast<std::byte*>(raw) + ((alignment_ - (address & mask)) & mask);
+  }
 
   /// A pool on the device whose release threshold never trims, and one block from it.
   Result<void> make_pool_block() {
@@ -214,20 +227,21 @@ class CudaArena final : public Arena {
     std::uint64_t keep_everything = std::numeric_limits<std::uint64_t>::max();
     LIMEN_CUDA_TRY(
         cudaMemPoolSetAttribute(pool_, cudaMemPoolAttrReleaseThreshold, &keep_everything));
-    void* d = nullptr;
-    LIMEN_CUDA_TRY(cudaMallocFromPoolAsync(&d, alloc_bytes(), pool_, native(stream_)));
-    device_base_ = static_cast<std::byte*>(d);
-    LIMEN_CUDA_TRY(cudaMemsetAsync(d, 0, alloc_bytes(), native(stream_)));
+    LIMEN_CUDA_TRY(cudaMallocFromPoolAsync(&raw_device_, alloc_bytes(), pool_, native(stream_)));
+    device_base_ = aligned(raw_device_);
+    LIMEN_CUDA_TRY(cudaMemsetAsync(raw_device_, 0, alloc_bytes(), native(stream_)));
     LIMEN_CUDA_TRY(cudaStreamSynchronize(native(stream_)));
-    void* shadow = nullptr;
-    LIMEN_CUDA_TRY(cudaHostAlloc(&shadow, alloc_bytes(), cudaHostAllocPortable));
-    host_base_ = static_cast<std::byte*>(shadow);
+    LIMEN_CUDA_TRY(cudaHostAlloc(&raw_host_, alloc_bytes(), cudaHostAllocPortable));
+    host_base_ = aligned(raw_host_);
     return {};
   }
 
   MemoryKind kind_;
   int ordinal_;
   std::size_t bytes_;
+  std::size_t alignment_;
+  void* raw_host_ = nullptr;    ///< as allocated (host_base_ may be aligned past it)
+  void* raw_device_ = nullptr;  ///< as allocated (device_base_ may be aligned past it)
   std::vector<cudaEvent_t> events_;
   cudaMemPool_t pool_ = nullptr;
   bool borrowed_;

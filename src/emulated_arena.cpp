@@ -12,17 +12,19 @@
 namespace limen::detail {
 namespace {
 
-using testing::FaultKind;
+using fault_injection::FaultKind;
 
 struct FreeDeleter {
   void operator()(std::byte* p) const noexcept { std::free(p); }
 };
 using Block = std::unique_ptr<std::byte, FreeDeleter>;
 
-Block allocate_block(std::size_t bytes) {
-  const std::size_t rounded = (bytes + 63) / 64 * 64;
-  auto* p = static_cast<std::byte*>(std::aligned_alloc(64, rounded == 0 ? 64 : rounded));
-  if (p != nullptr) std::memset(p, 0, rounded == 0 ? 64 : rounded);
+/// Zeroed host memory aligned to @p alignment (a power of two, at least 64).
+Block allocate_block(std::size_t bytes, std::size_t alignment) {
+  const std::size_t rounded = bytes == 0 ? alignment : (bytes + alignment - 1) / alignment * alignment;
+  if (rounded < bytes) return nullptr;  // rounding wrapped around
+  auto* p = static_cast<std::byte*>(std::aligned_alloc(alignment, rounded));
+  if (p != nullptr) std::memset(p, 0, rounded);
   return Block(p);
 }
 
@@ -40,15 +42,26 @@ DeviceErrorInfo injected(const char* call, FaultKind kind) {
 
 class EmulatedArena final : public Arena {
  public:
-  EmulatedArena(MemoryKind kind, std::size_t capacity, std::size_t stride, StreamHandle stream)
+  EmulatedArena(const ArenaSpec& spec, StreamHandle stream)
       : Arena(true),
-        kind_(kind),
-        events_(std::make_unique<std::atomic<std::uint64_t>[]>(capacity)) {
+        kind_(spec.kind),
+        capacity_(spec.capacity),
+        events_(std::make_unique<std::atomic<std::uint64_t>[]>(spec.capacity)) {
     stream_ = stream;  // reported back as given; emulated work never runs on it
-    slots_ = allocate_block(capacity * stride);
-    if (kind == MemoryKind::Device) shadow_ = allocate_block(capacity * stride);
+    const std::size_t bytes = spec.capacity * spec.stride;  // checked by make_arena
+    slots_ = allocate_block(bytes, spec.alignment);
+    if (kind_ == MemoryKind::Device) shadow_ = allocate_block(bytes, spec.alignment);
     device_base_ = slots_.get();
-    host_base_ = kind == MemoryKind::Device ? shadow_.get() : slots_.get();
+    host_base_ = kind_ == MemoryKind::Device ? shadow_.get() : slots_.get();
+  }
+
+  /// Device work recorded on the slots may still "run": wait for it before the
+  /// memory goes, exactly as the GPU arena must.
+  ~EmulatedArena() override {
+    if (!events_) return;
+    for (std::size_t i = 0; i < capacity_; ++i) {
+      wait_emulated_event(events_[i].load(std::memory_order_acquire));
+    }
   }
 
   [[nodiscard]] bool allocated() const noexcept {
@@ -117,6 +130,7 @@ class EmulatedArena final : public Arena {
   }
 
   MemoryKind kind_;
+  std::size_t capacity_;
   Block slots_;
   Block shadow_;
   std::unique_ptr<std::atomic<std::uint64_t>[]> events_;
@@ -131,11 +145,12 @@ ArenaOrError make_emulated_arena(const ArenaSpec& spec) {
     out.why = "injected allocation fault (CPU fallback)";
     return out;
   }
-  auto arena = std::make_unique<EmulatedArena>(spec.kind, spec.capacity, spec.stride,
-                                               spec.config.stream.value_or(StreamHandle{}));
+  auto arena =
+      std::make_unique<EmulatedArena>(spec, spec.config.stream.value_or(StreamHandle{}));
   if (!arena->allocated()) {
     out.error = MemoryError::DeviceError;
-    out.why = "host allocation for the emulated arena failed";
+    out.why = "host allocation of the emulated arena failed (" +
+              std::to_string(spec.capacity * spec.stride) + " bytes)";
     return out;
   }
   out.arena = std::move(arena);

@@ -17,6 +17,7 @@ std::string_view to_string(MemoryError error) noexcept {
     case MemoryError::Poisoned: return "slot contents are poisoned (a device copy failed)";
     case MemoryError::DeviceError: return "a CUDA call failed";
     case MemoryError::Unsupported: return "operation not supported here";
+    case MemoryError::OutOfMemory: return "out of host memory";
   }
   return "unknown memory error";
 }

@@ -1,4 +1,5 @@
 // The one-time CUDA probe behind runtime_info().
+#include <limen/detail/nvtx.hpp>
 #include <limen/runtime.hpp>
 
 #if defined(LIMEN_HAVE_CUDA)
@@ -67,7 +68,12 @@ RuntimeInfo probe() {
 }  // namespace
 
 const RuntimeInfo& runtime_info() {
-  static const RuntimeInfo info = probe();  // thread-safe, once per process
+  static const RuntimeInfo info = [] {  // thread-safe, once per process
+    RuntimeInfo probed = probe();
+    probed.nvtx_compiled = detail::nvtx::compiled_in();
+    probed.nvtx_tool_attached = detail::nvtx::tool_attached();
+    return probed;
+  }();
   return info;
 }
 

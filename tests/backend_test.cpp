@@ -3,7 +3,7 @@
 #include "test_support.hpp"
 
 #include <limen/limen.hpp>
-#include <limen/testing.hpp>
+#include <limen/fault_injection.hpp>
 
 #include <gtest/gtest.h>
 
@@ -25,8 +25,8 @@ ManagerConfig config(std::size_t capacity = 4) {
 /// Clears injected faults around each test, so one test's leftovers never hit another.
 class Backends : public ::testing::Test {
  protected:
-  void SetUp() override { testing::clear_faults(); }
-  void TearDown() override { testing::clear_faults(); }
+  void SetUp() override { fault_injection::clear_faults(); }
+  void TearDown() override { fault_injection::clear_faults(); }
 };
 
 TEST_F(Backends, DeviceCopiesOncePerReadAndTwicePerWrite) {
@@ -221,7 +221,7 @@ TEST_F(Faults, FailedWriteBackPoisonsOnlyThatSlot) {
   {
     auto w = m.read_mut(hit).value();
     w->payload.data[0] = 9;
-    testing::inject_faults(testing::FaultKind::Copy, 1);  // the write-back will fail
+    fault_injection::inject_faults(fault_injection::FaultKind::Copy, 1);  // the write-back will fail
   }
   LIMEN_EXPECT_ERROR(m.read(hit), MemoryError::Poisoned);
   LIMEN_EXPECT_ERROR(m.read_mut(hit), MemoryError::Poisoned);
@@ -240,7 +240,7 @@ TEST_F(Faults, FailedWriteBackPoisonsOnlyThatSlot) {
 TEST_F(Faults, FailedReadCopyIsADeviceErrorAndLeavesTheSlotReadable) {
   DeviceManager<TestTensor> m(config());
   const MessageToken t = m.store(message(6)).value();
-  testing::inject_faults(testing::FaultKind::Synchronize, 1);
+  fault_injection::inject_faults(fault_injection::FaultKind::Synchronize, 1);
   LIMEN_EXPECT_ERROR(m.read(t), MemoryError::DeviceError);
   { auto w = try_read_mut(m, t).value(); }           // the failed read left no guard behind
   EXPECT_EQ(m.read(t).value()->payload, tensor(6));  // and nothing poisoned
@@ -248,7 +248,7 @@ TEST_F(Faults, FailedReadCopyIsADeviceErrorAndLeavesTheSlotReadable) {
 
 TEST_F(Faults, FailedStoreCopyLeaksNoSlot) {
   DeviceManager<TestTensor> m(config());
-  testing::inject_faults(testing::FaultKind::Copy, 1);
+  fault_injection::inject_faults(fault_injection::FaultKind::Copy, 1);
   LIMEN_EXPECT_ERROR(m.store(message(1)), MemoryError::DeviceError);
   EXPECT_EQ(m.available(), 4U);
   EXPECT_EQ(m.stats().stores, 0U);
@@ -256,7 +256,7 @@ TEST_F(Faults, FailedStoreCopyLeaksNoSlot) {
 }
 
 TEST_F(Faults, FailedAllocationFailsConstruction) {
-  testing::inject_faults(testing::FaultKind::Allocation, 1);
+  fault_injection::inject_faults(fault_injection::FaultKind::Allocation, 1);
   LIMEN_EXPECT_ERROR(PinnedManager<TestTensor>::create(config()), MemoryError::DeviceError);
   EXPECT_TRUE(PinnedManager<TestTensor>::create(config()).has_value());  // one fault, one failure
 }
@@ -264,7 +264,7 @@ TEST_F(Faults, FailedAllocationFailsConstruction) {
 TEST_F(Faults, FailedPrefetchIsADeviceError) {
   SharedManager<TestTensor> m(config());
   const MessageToken t = m.store(message(1)).value();
-  testing::inject_faults(testing::FaultKind::Copy, 1);
+  fault_injection::inject_faults(fault_injection::FaultKind::Copy, 1);
   LIMEN_EXPECT_ERROR(m.read(t), MemoryError::DeviceError);
   EXPECT_EQ(m.read(t).value()->payload, tensor(1));
 }

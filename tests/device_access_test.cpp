@@ -4,7 +4,7 @@
 #include "test_support.hpp"
 
 #include <limen/limen.hpp>
-#include <limen/testing.hpp>
+#include <limen/fault_injection.hpp>
 
 #include <gtest/gtest.h>
 
@@ -17,7 +17,7 @@ namespace limen::test {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FaultKind;
+using fault_injection::FaultKind;
 
 static_assert(std::is_trivially_copyable_v<DeviceSlotView<TestTensor>>);
 static_assert(!std::is_copy_constructible_v<DeviceLease<TestTensor>>);
@@ -27,16 +27,16 @@ template <class M>
 class DeviceAccess : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::clear_faults();
-    testing::hold_events(false);
+    fault_injection::clear_faults();
+    fault_injection::hold_events(false);
     if (!runtime_info().fallback_active) {
       GTEST_SKIP() << "held events and injected faults drive the CPU fallback; see gpu tests";
     }
   }
   void TearDown() override {
-    testing::hold_events(false);
-    testing::release_events();
-    testing::clear_faults();
+    fault_injection::hold_events(false);
+    fault_injection::release_events();
+    fault_injection::clear_faults();
   }
 
   static std::unique_ptr<M> make(std::size_t capacity, bool wait_for_pending = true) {
@@ -51,7 +51,7 @@ class DeviceAccess : public ::testing::Test {
 
   /// A lease whose "kernel" writes @p value, ended while events are held: the slot is in flight.
   static void write_in_flight(M& m, MessageToken t, std::uint32_t value) {
-    testing::hold_events(true);
+    fault_injection::hold_events(true);
     auto lease = m.lease(t).value();
     lease.device_ptr()->data[0] = value;  // in the fallback the device pointer is host memory
   }
@@ -126,7 +126,7 @@ TYPED_TEST(DeviceAccess, ReadAfterALeaseWaitsForItsEvent) {
   });
   std::this_thread::sleep_for(50ms);
   EXPECT_FALSE(read_done.load()) << "read must wait while the slot's work is in flight";
-  testing::release_events();  // the "kernel" finishes
+  fault_injection::release_events();  // the "kernel" finishes
   reader.join();
   EXPECT_EQ(seen, 42U);
   EXPECT_GT(m->stats().synchronizations, syncs_before);
@@ -144,7 +144,7 @@ TYPED_TEST(DeviceAccess, FreeOfAnInFlightSlotIsStreamOrdered) {
   EXPECT_EQ(m->stats().in_use, 0U);
   LIMEN_EXPECT_ERROR(m->read(t), MemoryError::NotAllocated);
   LIMEN_EXPECT_ERROR(m->store(message(2)), MemoryError::NoFreeSlots);  // never handed out early
-  testing::release_events();
+  fault_injection::release_events();
   const MessageToken again = m->store(message(3)).value();  // reclaimed without blocking
   EXPECT_EQ(again.index(), t.index());
   EXPECT_EQ(m->stats().pending_frees, 0U);
@@ -160,7 +160,7 @@ TYPED_TEST(DeviceAccess, StoreWaitsForTheOldestPendingSlotWhenAllowed) {
   std::thread kernel([&] {
     std::this_thread::sleep_for(50ms);
     released.store(true);
-    testing::release_events();
+    fault_injection::release_events();
   });
   const MessageToken again = m->store(message(2)).value();  // blocks until the event completes
   EXPECT_TRUE(released.load());
@@ -178,7 +178,7 @@ TYPED_TEST(DeviceAccess, AvailableCountsOnlyReusableSlots) {
   ASSERT_TRUE(m->free(a).has_value());
   ASSERT_TRUE(m->free(b).has_value());
   EXPECT_EQ(m->available(), 1U);  // 1 in use, 2 pending, 1 free
-  testing::release_events();
+  fault_injection::release_events();
   (void)m->store(message(4)).value();  // reclaims both pending slots
   EXPECT_EQ(m->available(), 2U);
   EXPECT_EQ(m->stats().pending_frees, 0U);
@@ -199,8 +199,8 @@ TYPED_TEST(DeviceAccess, FailedWaitIsADeviceErrorAndTheSlotStaysInFlight) {
   auto m = this->make(2);
   const MessageToken t = m->store(message(1)).value();
   this->write_in_flight(*m, t, 5);
-  testing::release_events();
-  testing::inject_faults(FaultKind::Synchronize, 1);
+  fault_injection::release_events();
+  fault_injection::inject_faults(FaultKind::Synchronize, 1);
   LIMEN_EXPECT_ERROR(m->read(t), MemoryError::DeviceError);
   ASSERT_TRUE(m->last_device_error().has_value());
   EXPECT_NE(m->last_device_error()->call.find("cudaEventSynchronize"), std::string::npos);
@@ -213,10 +213,10 @@ TYPED_TEST(DeviceAccess, FailedEventQueryKeepsTheMessageForARetriedFree) {
   auto m = this->make(2);
   const MessageToken t = m->store(message(1)).value();
   this->write_in_flight(*m, t, 5);
-  testing::inject_faults(FaultKind::EventQuery, 1);
+  fault_injection::inject_faults(FaultKind::EventQuery, 1);
   LIMEN_EXPECT_ERROR(m->free(t), MemoryError::DeviceError);
   EXPECT_NE(m->last_device_error()->call.find("cudaEventQuery"), std::string::npos);
-  testing::release_events();
+  fault_injection::release_events();
   EXPECT_EQ(m->read(t).value()->payload.data[0], 5U);  // not lost
   ASSERT_TRUE(m->free(t).has_value());
   EXPECT_EQ(m->available(), m->capacity());
@@ -225,7 +225,7 @@ TYPED_TEST(DeviceAccess, FailedEventQueryKeepsTheMessageForARetriedFree) {
 TYPED_TEST(DeviceAccess, FailedEventRecordFallsBackToAStreamSync) {
   auto m = this->make(2);
   const MessageToken t = m->store(message(1)).value();
-  testing::inject_faults(FaultKind::EventRecord, 1);
+  fault_injection::inject_faults(FaultKind::EventRecord, 1);
   { m->lease(t).value().device_ptr()->data[0] = 8; }
   EXPECT_NE(m->last_device_error()->call.find("cudaEventRecord"), std::string::npos);
   EXPECT_EQ(m->read(t).value()->payload.data[0], 8U);
@@ -237,8 +237,8 @@ TYPED_TEST(DeviceAccess, LeaseWhoseEndCannotBeOrderedPoisonsOnlyItsSlot) {
   auto m = this->make(2);
   const MessageToken keep = m->store(message(1)).value();
   const MessageToken t = m->store(message(2)).value();
-  testing::inject_faults(FaultKind::EventRecord, 1);
-  testing::inject_faults(FaultKind::Synchronize, 1);
+  fault_injection::inject_faults(FaultKind::EventRecord, 1);
+  fault_injection::inject_faults(FaultKind::Synchronize, 1);
   { auto lease = m->lease(t).value(); }
   LIMEN_EXPECT_ERROR(m->read(t), MemoryError::Poisoned);
   EXPECT_EQ(m->read(keep).value()->payload, tensor(1));
@@ -250,11 +250,11 @@ TYPED_TEST(DeviceAccess, LeaseWhoseEndCannotBeOrderedPoisonsOnlyItsSlot) {
 TYPED_TEST(DeviceAccess, FailedCopyOrPrefetchOnReadLeaksNothing) {
   auto m = this->make(2);
   const MessageToken t = m->store(message(3)).value();
-  testing::inject_faults(FaultKind::Copy, 1);
+  fault_injection::inject_faults(FaultKind::Copy, 1);
   auto r = m->read(t);
   if (m->memory_class().kind() == MemoryKind::PinnedHost) {
     EXPECT_TRUE(r.has_value());  // pinned reads copy nothing
-    testing::clear_faults();
+    fault_injection::clear_faults();
   } else {
     LIMEN_EXPECT_ERROR(r, MemoryError::DeviceError);
   }
@@ -265,7 +265,7 @@ TYPED_TEST(DeviceAccess, FailedCopyOrPrefetchOnReadLeaksNothing) {
 }
 
 TYPED_TEST(DeviceAccess, FailedAllocationIsADeviceErrorAtConstruction) {
-  testing::inject_faults(FaultKind::Allocation, 1);
+  fault_injection::inject_faults(FaultKind::Allocation, 1);
   try {
     TypeParam m(TypeParam::config(4));
     FAIL() << "construction must fail";

@@ -97,7 +97,7 @@ TEST(Message, TriviallyCopyableWhenThePayloadIs) {
 
 TEST(MemoryError, EveryErrorHasADistinctDescription) {
   std::unordered_set<std::string> seen;
-  for (int e = 0; e <= static_cast<int>(MemoryError::Unsupported); ++e) {
+  for (int e = 0; e <= static_cast<int>(MemoryError::OutOfMemory); ++e) {
     const auto text = std::string(to_string(static_cast<MemoryError>(e)));
     EXPECT_FALSE(text.empty());
     EXPECT_TRUE(seen.insert(text).second) << text;

@@ -3,13 +3,12 @@
 // memory API (one heap per pool, one region per stored message).
 #include "test_support.hpp"
 
-#include <limen/detail/nvtx.hpp>
 #include <limen/limen.hpp>
-#include <limen/testing.hpp>
+#include <limen/fault_injection.hpp>
 
 #include <gtest/gtest.h>
 
-#if LIMEN_NVTX_ENABLED
+#if LIMEN_TEST_NVTX_CAPTURE
 #include "nvtx_capture.hpp"
 #endif
 
@@ -18,24 +17,24 @@
 namespace limen::test {
 namespace {
 
-#if LIMEN_NVTX_ENABLED
+#if LIMEN_TEST_NVTX_CAPTURE
 
 /// Records NVTX calls for the duration of each test.
 class Nvtx : public ::testing::Test {
  protected:
   void SetUp() override {
-    testing::clear_faults();
-    (void)detail::nvtx::domain();  // NVTX initialises (and attaches the tool) on first use
-    if (!nvtx_capture::attached()) GTEST_SKIP() << "the NVTX capture tool is not attached";
+    fault_injection::clear_faults();
+    // NVTX initialises (and attaches the tool) on first use.
+    if (!runtime_info().nvtx_tool_attached || !nvtx_capture::attached()) GTEST_SKIP() << "the NVTX capture tool is not attached";
     nvtx_capture::reset();
     nvtx_capture::set_recording(true);
   }
   void TearDown() override {
     nvtx_capture::set_recording(false);
     nvtx_capture::reset();
-    testing::clear_faults();
-    testing::hold_events(false);
-    testing::release_events();
+    fault_injection::clear_faults();
+    fault_injection::hold_events(false);
+    fault_injection::release_events();
   }
 
   static ManagerConfig named(const std::string& name, std::size_t capacity = 4) {
@@ -143,9 +142,9 @@ TEST_F(Nvtx, WaitingForInFlightWorkIsASyncRange) {
   if (!runtime_info().fallback_active) GTEST_SKIP() << "held events drive the CPU fallback";
   DeviceManager<TestTensor> m(named("inflight"));
   const MessageToken t = m.store(message(1)).value();
-  testing::hold_events(true);
+  fault_injection::hold_events(true);
   { auto lease = m.lease(t).value(); }
-  testing::release_events();
+  fault_injection::release_events();
   { auto r = m.read(t).value(); }
   EXPECT_EQ(nvtx_capture::count("push", "inflight/lease_end"), 1U);
   EXPECT_EQ(nvtx_capture::count("push", "inflight/sync"), 1U);
@@ -157,12 +156,12 @@ TEST_F(Nvtx, ErrorsAreMarked) {
   (void)m.store(message(2));
   EXPECT_EQ(nvtx_capture::count("mark", std::string(to_string(MemoryError::NoFreeSlots))), 1U);
   if (!runtime_info().fallback_active) return;  // the rest injects faults into the fallback
-  testing::inject_faults(testing::FaultKind::Copy, 1);
+  fault_injection::inject_faults(fault_injection::FaultKind::Copy, 1);
   (void)m.read(t);
   EXPECT_EQ(nvtx_capture::count("mark", std::string(to_string(MemoryError::DeviceError))), 1U);
   {
     auto w = m.read_mut(t).value();
-    testing::inject_faults(testing::FaultKind::Copy, 1);
+    fault_injection::inject_faults(fault_injection::FaultKind::Copy, 1);
   }
   EXPECT_EQ(nvtx_capture::count("mark", std::string(to_string(MemoryError::Poisoned))), 1U);
 }

@@ -66,11 +66,10 @@ struct ThreadSafe : M {
 };
 
 /// An AnyManager made by make_manager for one memory class, as a type of its own.
-template <MemoryKind Kind>
-struct AnyOf : AnyManager<TestTensor> {
+template <MemoryKind Kind, class P = TestTensor>
+struct AnyOf : AnyManager<P> {
   explicit AnyOf(std::size_t capacity)
-      : AnyManager<TestTensor>(make_manager<TestTensor>(memory_class(), config(capacity)).value()) {
-  }
+      : AnyManager<P>(make_manager<P>(memory_class(), config(capacity)).value()) {}
   static MemoryClass memory_class() {
     switch (Kind) {
       case MemoryKind::Host: return MemoryClass::host();

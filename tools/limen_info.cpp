@@ -5,7 +5,6 @@
 //
 //   limen-info          human-readable
 //   limen-info --json   one JSON object, for machines
-#include <limen/detail/nvtx.hpp>
 #include <limen/limen.hpp>
 
 #include <cstdio>
@@ -83,14 +82,6 @@ std::string json_string(const std::string& s) {
   return out + "\"";
 }
 
-bool nvtx_tool_attached() {
-#if LIMEN_NVTX_ENABLED
-  return limen::detail::nvtx::domain() != nullptr;
-#else
-  return false;
-#endif
-}
-
 void print_json(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) {
   std::printf("{\"cuda_compiled\":%s,\"runtime_version\":%d,\"driver_version\":%d,",
               info.cuda_compiled ? "true" : "false", info.runtime_version, info.driver_version);
@@ -107,8 +98,7 @@ void print_json(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) 
   std::printf("],\"fallback_active\":%s,\"fallback_reason\":%s,",
               info.fallback_active ? "true" : "false", json_string(info.fallback_reason).c_str());
   std::printf("\"nvtx_compiled\":%s,\"nvtx_tool_attached\":%s,\"smoke\":[",
-              limen::detail::nvtx::enabled ? "true" : "false",
-              nvtx_tool_attached() ? "true" : "false");
+              info.nvtx_compiled ? "true" : "false", info.nvtx_tool_attached ? "true" : "false");
   for (std::size_t i = 0; i < runs.size(); ++i) {
     const auto& r = runs[i];
     std::printf(
@@ -144,8 +134,8 @@ void print_text(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) 
   std::printf("CPU fallback     : %s%s%s\n", info.fallback_active ? "active" : "off",
               info.fallback_active ? " - " : "", info.fallback_reason.c_str());
   std::printf("NVTX             : %s, tool %s\n",
-              limen::detail::nvtx::enabled ? "compiled in" : "compiled out",
-              nvtx_tool_attached() ? "attached" : "not attached");
+              info.nvtx_compiled ? "compiled in" : "compiled out",
+              info.nvtx_tool_attached ? "attached" : "not attached");
   std::printf("\nsmoke test (16 x store / read_mut / read / free):\n");
   for (const auto& r : runs) {
     std::printf("  %-12s %-13s %-4s h2d=%lluB d2h=%lluB syncs=%llu %s\n", r.memory_class.c_str(),

@@ -23,7 +23,8 @@ namespace limen {
  *
  * The same calls as every manager; guards are the same types too, so nothing
  * is allocated per operation (one virtual call each). Thread safety is the
- * wrapped manager's.
+ * wrapped manager's. A moved-from AnyManager is empty: capacity 0, store
+ * returns Unsupported, every token BadToken.
  */
 template <class P>
 class AnyManager {
@@ -36,33 +37,40 @@ class AnyManager {
   /** @brief Wraps a movable manager. */
   template <class M>
   requires(!std::is_same_v<std::remove_cvref_t<M>, AnyManager>) explicit AnyManager(M manager)
-      : impl_(std::make_unique<Model<M>>(std::move(manager))) {}
+      : impl_(std::make_unique<Model<M>>(std::move(manager))), class_(impl_->memory_class()) {}
 
   /** @brief Builds a manager of type M in place (for ones that cannot move, like StaticManager). */
   template <class M, class... Args>
   explicit AnyManager(std::in_place_type_t<M>, Args&&... args)
-      : impl_(std::make_unique<Model<M>>(std::forward<Args>(args)...)) {}
+      : impl_(std::make_unique<Model<M>>(std::forward<Args>(args)...)),
+        class_(impl_->memory_class()) {}
 
-  Result<MessageToken> store(Message<P> message) { return impl_->store(std::move(message)); }
-  Result<ReadGuard> read(MessageToken t) const { return impl_->read(t); }
-  Result<WriteGuard> read_mut(MessageToken t) { return impl_->read_mut(t); }
+  Result<MessageToken> store(Message<P> message) {
+    if (!impl_) [[unlikely]]
+      return MemoryError::Unsupported;
+    return impl_->store(std::move(message));
+  }
+  Result<ReadGuard> read(MessageToken t) const { return on_token(&Concept::read, t); }
+  Result<WriteGuard> read_mut(MessageToken t) { return on_token(&Concept::read_mut, t); }
   /** @brief read() that never waits: AlreadyBorrowed instead (same as read() for managers that
    * never wait). */
-  Result<ReadGuard> try_read(MessageToken t) const { return impl_->try_read(t); }
-  Result<WriteGuard> try_read_mut(MessageToken t) { return impl_->try_read_mut(t); }
-  Result<HeaderGuard> peek_header(MessageToken t) const { return impl_->peek_header(t); }
-  Result<void> free(MessageToken t) { return impl_->free(t); }
-  Result<void> retain(MessageToken t) { return impl_->retain(t); }
-  Result<void> release(MessageToken t) { return impl_->release(t); }
-  [[nodiscard]] std::size_t available() const noexcept { return impl_->available(); }
-  [[nodiscard]] std::size_t capacity() const noexcept { return impl_->capacity(); }
-  [[nodiscard]] MemoryClass memory_class() const noexcept { return impl_->memory_class(); }
-  [[nodiscard]] ManagerStats stats() const noexcept { return impl_->stats(); }
+  Result<ReadGuard> try_read(MessageToken t) const { return on_token(&Concept::try_read, t); }
+  Result<WriteGuard> try_read_mut(MessageToken t) { return on_token(&Concept::try_read_mut, t); }
+  Result<HeaderGuard> peek_header(MessageToken t) const {
+    return on_token(&Concept::peek_header, t);
+  }
+  Result<void> free(MessageToken t) { return on_token(&Concept::free, t); }
+  Result<void> retain(MessageToken t) { return on_token(&Concept::retain, t); }
+  Result<void> release(MessageToken t) { return on_token(&Concept::release, t); }
+  [[nodiscard]] std::size_t available() const noexcept { return impl_ ? impl_->available() : 0; }
+  [[nodiscard]] std::size_t capacity() const noexcept { return impl_ ? impl_->capacity() : 0; }
+  [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
+  [[nodiscard]] ManagerStats stats() const noexcept { return impl_ ? impl_->stats() : ManagerStats{}; }
   /** @brief True when the CPU fallback emulates this manager's class (never for host). */
-  [[nodiscard]] bool emulated() const noexcept { return impl_->emulated(); }
+  [[nodiscard]] bool emulated() const noexcept { return impl_ && impl_->emulated(); }
   /** @brief The last failed CUDA call (device-backed classes only). */
   [[nodiscard]] std::optional<DeviceErrorInfo> last_device_error() const {
-    return impl_->last_device_error();
+    return impl_ ? impl_->last_device_error() : std::nullopt;
   }
 
  private:
@@ -129,7 +137,22 @@ class AnyManager {
     M m;
   };
 
+  /// Calls @p call on the wrapped manager, or BadToken once moved from.
+  template <class R, class C>
+  R on_token(R (C::*call)(MessageToken) const, MessageToken t) const {
+    if (!impl_) [[unlikely]]
+      return MemoryError::BadToken;
+    return ((*impl_).*call)(t);
+  }
+  template <class R, class C>
+  R on_token(R (C::*call)(MessageToken), MessageToken t) {
+    if (!impl_) [[unlikely]]
+      return MemoryError::BadToken;
+    return ((*impl_).*call)(t);
+  }
+
   std::unique_ptr<Concept> impl_;
+  MemoryClass class_;
 };
 
 /**
@@ -138,29 +161,24 @@ class AnyManager {
  * (on the class's ordinal, overriding `config.device`) or SharedManager.
  *
  * Returns `Unsupported` for a non-host class when P is not trivially copyable,
- * or when no GPU works and `config.fallback` is `Fail`; `DeviceError` when the
- * GPU refused an allocation.
+ * for a capacity out of range, or when no GPU works and `config.fallback` is
+ * `Fail`; `DeviceError` when the GPU refused an allocation; `OutOfMemory` when
+ * the host could not allocate the manager's arrays. Never throws those.
  */
 template <class P>
 Result<AnyManager<P>> make_manager(MemoryClass memory_class, ManagerConfig config = {}) {
+  auto wrap = [](auto made) -> Result<AnyManager<P>> {
+    if (!made) return made.error();
+    return AnyManager<P>(std::move(*made));
+  };
   if (memory_class.kind() == MemoryKind::Host) {
-    if (config.capacity >
-        detail::SlotTable<detail::SingleThreaded, detail::HeapArray>::max_capacity) {
-      return MemoryError::Unsupported;
-    }
     const auto host = MemoryClass::host();
-    if (config.thread_safe) {
-      return AnyManager<P>(ConcurrentManager<P>(config.capacity, host, config.name));
-    }
-    return AnyManager<P>(HeapManager<P>(config.capacity, host, config.name));
+    if (config.thread_safe) return wrap(ConcurrentManager<P>::create(config.capacity, host, config.name));
+    return wrap(HeapManager<P>::create(config.capacity, host, config.name));
   }
   if constexpr (!std::is_trivially_copyable_v<P>) {
     return MemoryError::Unsupported;
   } else {
-    auto wrap = [](auto made) -> Result<AnyManager<P>> {
-      if (!made) return made.error();
-      return AnyManager<P>(std::move(*made));
-    };
     switch (memory_class.kind()) {
       case MemoryKind::PinnedHost: return wrap(PinnedManager<P>::create(std::move(config)));
       case MemoryKind::Device:

@@ -5,7 +5,7 @@
 #pragma once
 
 #include <limen/detail/host_core.hpp>
-#include <limen/detail/manager_facade.hpp>
+#include <limen/detail/concurrent_facade.hpp>
 
 #include <atomic>
 #include <cstddef>
@@ -21,20 +21,6 @@ class ConcurrentHandle;
 namespace detail {
 template <class P>
 using ConcurrentCore = HostCore<P, MultiThreaded, HeapArray>;
-
-/** @brief The calls only thread-safe managers have: try_read and try_read_mut. */
-template <class Derived, class P>
-class ConcurrentFacade : public ManagerFacade<Derived, P> {
- public:
-  /** @brief Like read(), but AlreadyBorrowed instead of waiting for a writer. */
-  Result<ReadGuard<P>> try_read(MessageToken token) const {
-    return static_cast<const Derived&>(*this).core().read(token, Wait::No);
-  }
-  /** @brief Like read_mut(), but AlreadyBorrowed instead of waiting for guards. */
-  Result<WriteGuard<P>> try_read_mut(MessageToken token) {
-    return static_cast<Derived&>(*this).core().read_mut(token, Wait::No);
-  }
-};
 }  // namespace detail
 
 /**
@@ -53,6 +39,9 @@ class ConcurrentFacade : public ManagerFacade<Derived, P> {
  * itself, and for scoped handles when a store steals from another shard and
  * on the first and every 64th reuse of each slot (so handles never read every
  * shard on their hot path). It can lag the true peak under concurrency.
+ *
+ * A moved-from manager (or handle) is empty: capacity 0, store returns
+ * Unsupported, every token BadToken.
  */
 template <class P>
 class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, P> {
@@ -62,12 +51,21 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
 
  public:
   /**
-   * @brief @p capacity host slots, named @p name in NVTX ranges; throws
-   * MemoryErrorException above 2^32 - 2 slots.
+   * @brief @p capacity host slots, named @p name in NVTX ranges.
+   *
+   * Throws MemoryErrorException: Unsupported above 2^32 - 2 slots or when the
+   * size in bytes overflows, OutOfMemory when the host cannot allocate it.
    */
   explicit ConcurrentManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
                              std::string_view name = "limen")
-      : core_(std::make_shared<Core>(capacity, memory_class, name)) {}
+      : core_(detail::make_state<Core>(capacity, memory_class, name)), class_(memory_class) {}
+
+  /** @brief Builds the manager, or returns why not (Unsupported, OutOfMemory); never throws. */
+  [[nodiscard]] static Result<ConcurrentManager> create(
+      std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
+      std::string_view name = "limen") {
+    return detail::create_manager<ConcurrentManager>(capacity, memory_class, name);
+  }
 
   /**
    * @brief A cheap per-worker handle sharing this manager's storage.
@@ -80,11 +78,17 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
 
  private:
   static constexpr detail::Wait read_wait = detail::Wait::Yes;
-  Core& core() const noexcept { return *core_; }
+  template <class F>
+  decltype(auto) visit_core(F&& f) const {
+    return f(*core_);
+  }
+  [[nodiscard]] bool has_core() const noexcept { return core_ != nullptr; }
+  [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
   static std::uint32_t home() noexcept { return detail::this_thread_seed(); }
   static constexpr bool samples_peak() noexcept { return true; }
 
   std::shared_ptr<Core> core_;
+  MemoryClass class_;
 };
 
 /**
@@ -102,11 +106,11 @@ class ConcurrentHandle : public detail::ConcurrentFacade<ConcurrentHandle<P>, P>
 
  public:
   /** @brief A handle on the same storage (handles are scoped_handle()s themselves). */
-  [[nodiscard]] ConcurrentHandle scoped_handle() const { return ConcurrentHandle(core_); }
+  [[nodiscard]] ConcurrentHandle scoped_handle() const { return ConcurrentHandle(core_, class_); }
 
  private:
-  explicit ConcurrentHandle(std::shared_ptr<Core> core)
-      : core_(std::move(core)), home_(next_home()) {}
+  ConcurrentHandle(std::shared_ptr<Core> core, MemoryClass memory_class)
+      : core_(std::move(core)), class_(memory_class), home_(next_home()) {}
 
   static std::uint32_t next_home() noexcept {
     static std::atomic<std::uint32_t> next{0};
@@ -114,17 +118,23 @@ class ConcurrentHandle : public detail::ConcurrentFacade<ConcurrentHandle<P>, P>
   }
 
   static constexpr detail::Wait read_wait = detail::Wait::Yes;
-  Core& core() const noexcept { return *core_; }
+  template <class F>
+  decltype(auto) visit_core(F&& f) const {
+    return f(*core_);
+  }
+  [[nodiscard]] bool has_core() const noexcept { return core_ != nullptr; }
+  [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
   std::uint32_t home() const noexcept { return home_; }
   static constexpr bool samples_peak() noexcept { return false; }
 
   std::shared_ptr<Core> core_;
+  MemoryClass class_;
   std::uint32_t home_;
 };
 
 template <class P>
 ConcurrentHandle<P> ConcurrentManager<P>::scoped_handle() const {
-  return ConcurrentHandle<P>(core_);
+  return ConcurrentHandle<P>(core_, class_);
 }
 
 }  // namespace limen

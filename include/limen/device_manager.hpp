@@ -22,25 +22,17 @@ namespace limen {
  * created at construction; store, read and free make no allocation call.
  * Without a working GPU (or built without CUDA) it runs on the CPU fallback,
  * which keeps the same semantics on host memory, unless the configuration
- * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`.
+ * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`. `create()` builds one
+ * without exceptions; a moved-from manager is empty (capacity 0, every token
+ * BadToken).
  */
 template <class P>
-class DeviceManager : public detail::ClassManager<P, MemoryKind::Device> {
-  using Base = detail::ClassManager<P, MemoryKind::Device>;
+class DeviceManager : public detail::ClassManager<DeviceManager<P>, P, MemoryKind::Device> {
+  using Base = detail::ClassManager<DeviceManager<P>, P, MemoryKind::Device>;
 
  public:
   /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
   explicit DeviceManager(ManagerConfig config = {}) : Base(std::move(config)) {}
-
-  /** @brief Builds the manager, or returns why not (Unsupported, DeviceError). */
-  static Result<DeviceManager> create(ManagerConfig config = {}) {
-    auto [built, failure] = Base::build(std::move(config));
-    if (!built) return failure.error;
-    return DeviceManager(std::move(*built));
-  }
-
- private:
-  explicit DeviceManager(typename Base::Built built) noexcept : Base(std::move(built)) {}
 };
 
 }  // namespace limen

@@ -28,18 +28,13 @@ enum class MemoryError : std::uint8_t {
   QueueOwned,       ///< `free` while the token is retained
   Poisoned,         ///< the slot's contents can no longer be trusted
   DeviceError,      ///< a CUDA call failed; see the manager's last_device_error()
-  Unsupported,      ///< the request cannot be served here (class, ordinal, fallback policy)
+  Unsupported,      ///< the request cannot be served here (class, ordinal, size, fallback policy)
+  OutOfMemory,      ///< host memory for the manager's own arrays could not be allocated
 };
 
 /** @brief A short, readable description of @p error (never empty). */
 [[nodiscard]] std::string_view to_string(MemoryError error) noexcept;
 
-/**
- * @brief The exception thrown by `Result::value()` on an error and by
- * constructors that cannot build their manager.
- *
- * `what()` gives the error's description, followed by any context given.
- */
 /**
  * @brief The details of the last failed CUDA call of a manager (its DeviceError).
  *
@@ -55,6 +50,12 @@ struct DeviceErrorInfo {
   std::string where;
 };
 
+/**
+ * @brief The exception thrown by `Result::value()` on an error and by
+ * constructors that cannot build their manager.
+ *
+ * `what()` gives the error's description, followed by any context given.
+ */
 class MemoryErrorException : public std::runtime_error {
  public:
   explicit MemoryErrorException(MemoryError error, std::string_view context = {});

@@ -20,7 +20,8 @@ namespace limen {
  * O(1) store and free (a LIFO free list); no allocation after construction.
  * Single-threaded: a conflicting guard gives AlreadyBorrowed (or BorrowActive
  * for free) rather than waiting. Movable (guards point at the heap state, which
- * does not move); a guard must not outlive the manager.
+ * does not move); a guard must not outlive the manager. A moved-from manager
+ * is empty: capacity 0, store returns Unsupported, every token BadToken.
  */
 template <class P>
 class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
@@ -29,24 +30,38 @@ class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
 
  public:
   /**
-   * @brief @p capacity slots in host memory, named @p name in NVTX ranges;
-   * throws MemoryErrorException above 2^32 - 2 slots.
+   * @brief @p capacity slots in host memory, named @p name in NVTX ranges.
+   *
+   * Throws MemoryErrorException: Unsupported above 2^32 - 2 slots or when the
+   * size in bytes overflows, OutOfMemory when the host cannot allocate it.
    */
   explicit HeapManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
                        std::string_view name = "limen")
-      : core_(std::make_unique<Core>(capacity, memory_class, name)) {}
+      : core_(detail::make_state<Core>(capacity, memory_class, name)), class_(memory_class) {}
 
-  /** @brief The capacity given at construction. */
-  [[nodiscard]] std::size_t configured_capacity() const noexcept { return core_->capacity(); }
+  /** @brief Builds the manager, or returns why not (Unsupported, OutOfMemory); never throws. */
+  [[nodiscard]] static Result<HeapManager> create(std::size_t capacity,
+                                                  MemoryClass memory_class = MemoryClass::host(),
+                                                  std::string_view name = "limen") {
+    return detail::create_manager<HeapManager>(capacity, memory_class, name);
+  }
+
+  /** @brief The capacity given at construction (0 once moved from). */
+  [[nodiscard]] std::size_t configured_capacity() const noexcept { return this->capacity(); }
 
  private:
   static constexpr detail::Wait read_wait = detail::Wait::No;
-  Core& core() noexcept { return *core_; }
-  const Core& core() const noexcept { return *core_; }
+  template <class F>
+  decltype(auto) visit_core(F&& f) const {
+    return f(*core_);
+  }
+  [[nodiscard]] bool has_core() const noexcept { return core_ != nullptr; }
+  [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
   static constexpr std::uint32_t home() noexcept { return 0; }
   static constexpr bool samples_peak() noexcept { return true; }
 
   std::unique_ptr<Core> core_;
+  MemoryClass class_;
 };
 
 }  // namespace limen

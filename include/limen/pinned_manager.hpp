@@ -20,25 +20,17 @@ namespace limen {
  * created at construction; store, read and free make no allocation call.
  * Without a working GPU (or built without CUDA) it runs on the CPU fallback,
  * which keeps the same semantics on host memory, unless the configuration
- * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`.
+ * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`. `create()` builds one
+ * without exceptions; a moved-from manager is empty (capacity 0, every token
+ * BadToken).
  */
 template <class P>
-class PinnedManager : public detail::ClassManager<P, MemoryKind::PinnedHost> {
-  using Base = detail::ClassManager<P, MemoryKind::PinnedHost>;
+class PinnedManager : public detail::ClassManager<PinnedManager<P>, P, MemoryKind::PinnedHost> {
+  using Base = detail::ClassManager<PinnedManager<P>, P, MemoryKind::PinnedHost>;
 
  public:
   /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
   explicit PinnedManager(ManagerConfig config = {}) : Base(std::move(config)) {}
-
-  /** @brief Builds the manager, or returns why not (Unsupported, DeviceError). */
-  static Result<PinnedManager> create(ManagerConfig config = {}) {
-    auto [built, failure] = Base::build(std::move(config));
-    if (!built) return failure.error;
-    return PinnedManager(std::move(*built));
-  }
-
- private:
-  explicit PinnedManager(typename Base::Built built) noexcept : Base(std::move(built)) {}
 };
 
 }  // namespace limen

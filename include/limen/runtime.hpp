@@ -37,6 +37,8 @@ struct RuntimeInfo {
   std::vector<DeviceInfo> devices;
   bool fallback_active = true;  ///< backends emulate on the CPU
   std::string fallback_reason;  ///< why, in words; empty when a device works
+  bool nvtx_compiled = false;       ///< limen was built with NVTX annotations
+  bool nvtx_tool_attached = false;  ///< an NVTX tool (Nsight, compute-sanitizer) listens
 };
 
 /** @brief The process's CUDA facts, probed once. */

@@ -19,25 +19,17 @@ namespace limen {
  * created at construction; store, read and free make no allocation call.
  * Without a working GPU (or built without CUDA) it runs on the CPU fallback,
  * which keeps the same semantics on host memory, unless the configuration
- * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`.
+ * says `Fallback::Fail`. Single-threaded unless `ManagerConfig::thread_safe`. `create()` builds one
+ * without exceptions; a moved-from manager is empty (capacity 0, every token
+ * BadToken).
  */
 template <class P>
-class SharedManager : public detail::ClassManager<P, MemoryKind::Shared> {
-  using Base = detail::ClassManager<P, MemoryKind::Shared>;
+class SharedManager : public detail::ClassManager<SharedManager<P>, P, MemoryKind::Shared> {
+  using Base = detail::ClassManager<SharedManager<P>, P, MemoryKind::Shared>;
 
  public:
   /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
   explicit SharedManager(ManagerConfig config = {}) : Base(std::move(config)) {}
-
-  /** @brief Builds the manager, or returns why not (Unsupported, DeviceError). */
-  static Result<SharedManager> create(ManagerConfig config = {}) {
-    auto [built, failure] = Base::build(std::move(config));
-    if (!built) return failure.error;
-    return SharedManager(std::move(*built));
-  }
-
- private:
-  explicit SharedManager(typename Base::Built built) noexcept : Base(std::move(built)) {}
 };
 
 }  // namespace limen

@@ -45,8 +45,16 @@ class StaticManager : public detail::ManagerFacade<StaticManager<P, N>, P> {
 
  private:
   static constexpr detail::Wait read_wait = detail::Wait::No;
-  Core& core() noexcept { return core_; }
-  const Core& core() const noexcept { return core_; }
+  template <class F>
+  decltype(auto) visit_core(F&& f) {
+    return f(core_);
+  }
+  template <class F>
+  decltype(auto) visit_core(F&& f) const {
+    return f(core_);
+  }
+  static constexpr bool has_core() noexcept { return true; }
+  [[nodiscard]] MemoryClass stored_class() const noexcept { return core_.memory_class(); }
   static constexpr std::uint32_t home() noexcept { return 0; }
   static constexpr bool samples_peak() noexcept { return true; }
 

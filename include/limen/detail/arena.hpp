@@ -28,7 +28,8 @@ namespace limen::detail {
 struct ArenaSpec {
   MemoryKind kind = MemoryKind::PinnedHost;
   std::size_t capacity = 0;
-  std::size_t stride = 0;  ///< bytes per slot (a whole Message<P>, aligned)
+  std::size_t stride = 0;     ///< bytes per slot (a whole Message<P>, aligned)
+  std::size_t alignment = 64;  ///< of the arena's base (and so of every slot); a power of two
   ManagerConfig config;
 };
 

@@ -23,9 +23,18 @@
 
 namespace limen::detail {
 
-/** @brief Bytes per slot: a whole Message<P>, rounded up to 64 so slots never share a line. */
+/**
+ * @brief Alignment of every slot: a cache line, or more when the message needs it.
+ * CUDA pools return 256-byte aligned blocks and pinned/managed allocations are
+ * page aligned; arenas over-allocate when a payload asks for more.
+ */
 template <class P>
-inline constexpr std::size_t slot_stride = (sizeof(Message<P>) + 63) / 64 * 64;
+inline constexpr std::size_t slot_alignment = alignof(Message<P>) > 64 ? alignof(Message<P>) : 64;
+
+/** @brief Bytes per slot: a whole Message<P>, rounded up so slots never share a line. */
+template <class P>
+inline constexpr std::size_t slot_stride =
+    (sizeof(Message<P>) + slot_alignment<P> - 1) / slot_alignment<P> * slot_alignment<P>;
 
 /**
  * @brief Freed slots whose device work has not finished, oldest first.
@@ -53,6 +62,16 @@ class PendingRing {
       head_ = (head_ + 1) % slots_.size();
       --count_;
     }
+  }
+
+  /** @brief Pops @p index if it is still the oldest pending slot; calls @p recycle on it. */
+  template <class Recycle>
+  void pop_if_oldest(std::uint32_t index, Recycle recycle) {
+    std::lock_guard lock(mutex_);
+    if (count_ == 0 || slots_[head_] != index) return;  // another thread recycled it
+    recycle(index);
+    head_ = (head_ + 1) % slots_.size();
+    --count_;
   }
 
   /** @brief The oldest pending slot, if any. */
@@ -86,7 +105,8 @@ class PendingRing {
 template <class P, class Sync>
 class ClassCore {
   using Table = SlotTable<Sync, HeapArray>;
-  using Flag = typename Sync::template Atomic<std::uint8_t>;
+  /// Per slot: 0 when no device work is in flight, else a number that changes with every lease end.
+  using Epoch = typename Sync::template Atomic<std::uint32_t>;
 
  public:
   ClassCore(MemoryClass memory_class, std::unique_ptr<Arena> arena, std::size_t capacity,
@@ -174,28 +194,39 @@ class ClassCore {
     return DeviceLease<P>(device_payload(index), stream, this, index, &end_lease);
   }
 
-  /** @brief Frees now; a slot device work still uses becomes reusable when that work ends. */
+  /**
+   * @brief Frees now; a slot device work still uses becomes reusable when that work ends.
+   *
+   * Whether the free can complete is decided before the slot is hidden, so a
+   * failing event query leaves the message visible (and stored) for everyone.
+   */
   Result<void> free(MessageToken token, std::uint32_t home) {
     auto range = nvtx_.range(nvtx::Op::Free);
-    auto begun = table_.begin_free(token);
-    if (!begun) return begun;
+    if (auto refused = table_.check_free(token)) return *refused;
     const std::uint32_t index = token.index();
-    nvtx_.unregister_region(device_payload(index));
-    if (in_flight_[index].load(std::memory_order_acquire) != 0) {
-      auto done = arena_->event_done(index);
-      if (!done) {
-        table_.cancel_free(index);  // the message stays, the caller may retry
-        nvtx_.register_region(device_payload(index), sizeof(P));
-        nvtx_.mark(done.error());
-        return done.error();
+    const std::uint32_t epoch = in_flight_[index].load(std::memory_order_acquire);
+    bool done = true;
+    if (epoch != 0) {
+      auto polled = arena_->event_done(index);
+      if (!polled) {
+        nvtx_.mark(polled.error());
+        return polled.error();
       }
-      if (!*done) {
-        table_.defer_free(home);
-        pending_.push(index);
-        return {};
-      }
-      in_flight_[index].store(0, std::memory_order_release);
+      done = *polled;
     }
+    if (auto begun = table_.begin_free(token); !begun) return begun;
+    nvtx_.unregister_region(device_payload(index));
+    // A lease that ended between the query and begin_free queued work the query
+    // did not see; defer the free (always safe) unless that work was waited for.
+    if (const std::uint32_t now = in_flight_[index].load(std::memory_order_acquire); now != epoch) {
+      done = now == 0;
+    }
+    if (!done) {
+      table_.defer_free(home);
+      pending_.push(index);
+      return {};
+    }
+    in_flight_[index].store(0, std::memory_order_release);
     table_.finish_free(index, home);
     return {};
   }
@@ -203,10 +234,17 @@ class ClassCore {
   Result<void> retain(MessageToken token) { return table_.retain(token); }
   Result<void> release(MessageToken token) { return table_.release(token); }
 
-  [[nodiscard]] std::size_t available() const noexcept { return table_.available(); }
+  /** @brief Reusable slots; pending slots whose work has completed count as reusable. */
+  [[nodiscard]] std::size_t available() const noexcept {
+    recycle_completed(this_thread_seed());
+    return table_.available();
+  }
   [[nodiscard]] std::size_t capacity() const noexcept { return table_.capacity(); }
   [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
-  [[nodiscard]] ManagerStats stats() const noexcept { return table_.stats(); }
+  [[nodiscard]] ManagerStats stats() const noexcept {
+    recycle_completed(this_thread_seed());
+    return table_.stats();
+  }
   [[nodiscard]] const Arena& arena() const noexcept { return *arena_; }
 
   [[nodiscard]] DeviceSlotView<P> device_view() const noexcept {
@@ -234,10 +272,13 @@ class ClassCore {
   /** @brief store() without the annotation. */
   Result<MessageToken> store_message(const Message<P>& message, std::uint32_t home,
                                      bool sample_peak) {
-    if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
+    if (auto reclaimed = reclaim(home); !reclaimed) {
+      table_.count_failed_store(home);
+      return reclaimed.error();
+    }
     bool stole = false;
     auto token = table_.allocate(home, &stole);
-    if (!token) return token;
+    if (!token) return token;  // counted by the table
     const std::uint32_t index = token->index();
     Message<P>* stored = ::new (static_cast<void*>(host_message(index))) Message<P>(message);
     stored->header.memory_class = class_;
@@ -245,6 +286,7 @@ class ClassCore {
     if (kind_ == MemoryKind::Device) {
       if (auto copied = to_device(index, home); !copied) {
         table_.abandon(index, home);
+        table_.count_failed_store(home);
         return copied.error();
       }
     }
@@ -293,30 +335,38 @@ class ClassCore {
   }
 
   /**
-   * @brief Recycles pending slots whose work finished (never blocks). When
+   * @brief Before a store: recycles pending slots whose work finished. When
    * nothing is free but slots are pending and the configuration allows, waits
-   * for the oldest first.
+   * for the oldest first; a successful wait proves it done, so it is recycled
+   * whatever later queries say.
    */
   Result<void> reclaim(std::uint32_t home) {
     if (table_.pending() == 0) return {};
-    if (wait_for_pending_ && table_.available() == 0) {
-      std::uint32_t oldest = 0;
-      if (pending_.oldest(oldest)) {
-        auto range = nvtx_.range(nvtx::Op::Sync);
-        if (auto waited = arena_->wait_event(oldest); !waited) return waited;
-        table_.count_synchronization(home);
-      }
+    std::uint32_t oldest = 0;
+    if (wait_for_pending_ && table_.available() == 0 && pending_.oldest(oldest)) {
+      auto range = nvtx_.range(nvtx::Op::Sync);
+      if (auto waited = arena_->wait_event(oldest); !waited) return waited;
+      table_.count_synchronization(home);
+      pending_.pop_if_oldest(oldest, [this, home](std::uint32_t index) { recycle(index, home); });
     }
+    recycle_completed(home);
+    return {};
+  }
+
+  /** @brief Recycles pending slots whose work has completed; never blocks, cheap when none. */
+  void recycle_completed(std::uint32_t home) const noexcept {
+    if (table_.pending() == 0) return;
     pending_.pop_completed(
         [this](std::uint32_t index) {
           auto done = arena_->event_done(index);
           return done.has_value() && *done;  // a failed query keeps the slot pending
         },
-        [this, home](std::uint32_t index) {
-          in_flight_[index].store(0, std::memory_order_release);
-          table_.recycle_deferred(index, home);
-        });
-    return {};
+        [this, home](std::uint32_t index) { recycle(index, home); });
+  }
+
+  void recycle(std::uint32_t index, std::uint32_t home) const noexcept {
+    in_flight_[index].store(0, std::memory_order_release);
+    table_.recycle_deferred(index, home);
   }
 
   static void release_shared(void* owner, std::uint32_t index) noexcept {
@@ -346,7 +396,7 @@ class ClassCore {
     auto range = core.nvtx_.range(nvtx::Op::LeaseEnd);
     bool poison = false;
     if (core.arena_->record_event(index, stream)) {
-      core.in_flight_[index].store(1, std::memory_order_release);
+      core.mark_in_flight(index);
     } else if (core.arena_->synchronize(stream)) {
       core.table_.count_synchronization(this_thread_seed());
       core.in_flight_[index].store(0, std::memory_order_release);
@@ -357,10 +407,17 @@ class ClassCore {
     core.table_.unlock_exclusive(index, poison);
   }
 
+  /** @brief Marks new device work on slot @p index: a fresh, non-zero epoch. */
+  void mark_in_flight(std::uint32_t index) noexcept {
+    std::uint32_t next = in_flight_[index].load(std::memory_order_relaxed) + 1;
+    if (next == 0) next = 1;
+    in_flight_[index].store(next, std::memory_order_release);
+  }
+
   mutable Table table_;
   HeapArray<MessageHeader> headers_;
-  mutable HeapArray<Flag> in_flight_;
-  PendingRing pending_;
+  mutable HeapArray<Epoch> in_flight_;
+  mutable PendingRing pending_;
   std::unique_ptr<Arena> arena_;
   MemoryClass class_;
   MemoryKind kind_;

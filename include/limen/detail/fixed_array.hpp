@@ -6,9 +6,18 @@
 
 #include <array>
 #include <cstddef>
+#include <limits>
 #include <memory>
+#include <optional>
 
 namespace limen::detail {
+
+/** @brief @p count * @p size, or nothing when the product does not fit in a size_t. */
+[[nodiscard]] constexpr std::optional<std::size_t> checked_product(std::size_t count,
+                                                                   std::size_t size) noexcept {
+  if (size != 0 && count > std::numeric_limits<std::size_t>::max() / size) return std::nullopt;
+  return count * size;
+}
 
 /** @brief N elements inside the object; the size argument only has to match. */
 template <class T, std::size_t N>
@@ -23,11 +32,17 @@ class InlineArray {
   std::array<T, N> items_{};
 };
 
-/** @brief `size` value-initialised elements in one heap allocation made at construction. */
+/**
+ * @brief `size` default-initialised elements in one heap allocation made at construction.
+ *
+ * Default (not value) initialisation: raw slot storage is left untouched until
+ * a message lands in it, so a large arena costs no page faults up front.
+ * Throws std::bad_alloc (or std::bad_array_new_length) when it cannot allocate.
+ */
 template <class T>
 class HeapArray {
  public:
-  explicit HeapArray(std::size_t size) : items_(std::make_unique<T[]>(size)), size_(size) {}
+  explicit HeapArray(std::size_t size) : items_(new T[size]), size_(size) {}
   [[nodiscard]] T& operator[](std::size_t i) noexcept { return items_[i]; }
   [[nodiscard]] const T& operator[](std::size_t i) const noexcept { return items_[i]; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }

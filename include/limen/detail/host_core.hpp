@@ -30,9 +30,14 @@ class HostCore {
   using Table = SlotTable<Sync, Storage>;
 
  public:
+  /**
+   * @brief @p capacity slots; throws MemoryErrorException: Unsupported when the
+   * capacity or its size in bytes is out of range, OutOfMemory when the host
+   * cannot allocate it.
+   */
   HostCore(std::size_t capacity, MemoryClass memory_class, std::string_view name)
-      : table_(checked_capacity(capacity)),
-        slots_(capacity),
+      : slots_(checked_capacity(capacity)),
+        table_(capacity),
         class_(memory_class),
         nvtx_(name, memory_class) {
     if (capacity > 0) nvtx_.register_heap(slots_[0].bytes, capacity * sizeof(slots_[0]));
@@ -93,9 +98,17 @@ class HostCore {
   [[nodiscard]] ManagerStats stats() const noexcept { return table_.stats(); }
 
  private:
+  using Slot = RawSlot<Message<P>, Sync::line_align>;
+
+  /// The slots are allocated first (the largest array, so an impossible size fails
+  /// before anything else is touched); this checks what they and the table need.
   static std::size_t checked_capacity(std::size_t capacity) {
     if (capacity > Table::max_capacity) {
       throw MemoryErrorException(MemoryError::Unsupported, "capacity exceeds 2^32 - 2 slots");
+    }
+    if (!checked_product(capacity, sizeof(Slot) + sizeof(typename Table::Meta))) {
+      throw MemoryErrorException(MemoryError::Unsupported,
+                                 "capacity x slot size overflows the address space");
     }
     return capacity;
   }
@@ -155,9 +168,9 @@ class HostCore {
     static_cast<HostCore*>(owner)->table_.unlock_exclusive(index, false);
   }
 
+  Storage<Slot> slots_;
   // Read guards are taken and released through a const manager: borrow state is mutable.
   mutable Table table_;
-  Storage<RawSlot<Message<P>, Sync::line_align>> slots_;
   MemoryClass class_;
   nvtx::Annotator nvtx_;
 };

@@ -69,12 +69,13 @@ struct alignas(Sync::line_align) Shard {
  */
 template <class Sync, template <class> class Storage>
 class SlotTable {
-  using Meta = SlotMeta<Sync>;
   using Word = std::uint64_t;
   static constexpr std::uint32_t empty_index = 0xFFFF'FFFFU;
   static constexpr std::uint32_t shards = Sync::shard_count;
 
  public:
+  using Meta = SlotMeta<Sync>;
+
   /** @brief The largest capacity a token index can address (the all-ones index is invalid). */
   static constexpr std::size_t max_capacity = empty_index - 1;
 
@@ -211,6 +212,21 @@ class SlotTable {
   }
 
   /**
+   * @brief What begin_free() would refuse @p token with right now, if anything;
+   * changes nothing (callers decide whether a free can complete first).
+   */
+  [[nodiscard]] std::optional<MemoryError> check_free(MessageToken token) const noexcept {
+    if (token.index() >= capacity_) return MemoryError::BadToken;
+    const Word w = meta_[token.index()].word.load(std::memory_order_acquire);
+    if (auto error = validate(token, w)) return error;
+    if (slot_word::has(w, slot_word::writer_bit) || slot_word::readers(w) != 0) {
+      return MemoryError::BorrowActive;
+    }
+    if (slot_word::retains(w) != 0) return MemoryError::QueueOwned;
+    return std::nullopt;
+  }
+
+  /**
    * @brief Starts freeing: checks no guard lives and nothing is retained, then
    * hides the slot from tokens. Never waits. The caller destroys the payload,
    * then calls finish_free().
@@ -315,6 +331,11 @@ class SlotTable {
     }
   }
 
+  /** @brief Counts a store that failed after allocate() succeeded or before it ran. */
+  void count_failed_store(std::uint32_t home) noexcept {
+    shard(home).failed_stores.fetch_add(1, std::memory_order_relaxed);
+  }
+
   void count_to_device(std::uint32_t home, std::uint64_t bytes) noexcept {
     shard(home).bytes_to_device.fetch_add(bytes, std::memory_order_relaxed);
   }
@@ -348,7 +369,6 @@ class SlotTable {
     return Sync::can_wait && wait == Wait::Yes;
   }
 
-  /** @brief The error @p token has against word @p w, if any. */
   /** @brief The error @p token has against word @p w (its index is known in range), if any. */
   [[nodiscard]] static std::optional<MemoryError> validate(MessageToken token, Word w) noexcept {
     if (slot_word::phase(w) != slot_word::Phase::Occupied) return MemoryError::NotAllocated;

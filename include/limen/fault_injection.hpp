@@ -1,5 +1,5 @@
 /**
- * @file testing.hpp
+ * @file fault_injection.hpp
  * @brief Test-only hooks into the CPU fallback: fault injection and held events.
  *
  * They let CPU-only CI drive the error and ordering paths that on a GPU only
@@ -11,7 +11,7 @@
 
 #include <cstdint>
 
-namespace limen::testing {
+namespace limen::fault_injection {
 
 /** @brief The kinds of emulated CUDA call a fault can be injected into. */
 enum class FaultKind : std::uint8_t {
@@ -37,4 +37,4 @@ void hold_events(bool hold) noexcept;
 /** @brief Completes every event held so far; waiting threads wake. */
 void release_events() noexcept;
 
-}  // namespace limen::testing
+}  // namespace limen::fault_injection

@@ -1,4 +1,4 @@
-// Fault injection and held events for the CPU fallback (limen/testing.hpp).
+// Fault injection and held events for the CPU fallback (limen/fault_injection.hpp).
 #include "arenas.hpp"
 
 #include <atomic>
@@ -15,7 +15,7 @@ std::atomic<std::uint64_t> release_epoch{0};
 
 }  // namespace
 
-namespace testing {
+namespace fault_injection {
 
 void inject_faults(FaultKind kind, unsigned count) noexcept {
   pending_faults[static_cast<std::size_t>(kind)].store(count);
@@ -34,11 +34,11 @@ void release_events() noexcept {
   release_epoch.notify_all();
 }
 
-}  // namespace testing
+}  // namespace fault_injection
 
 namespace detail {
 
-bool take_fault(testing::FaultKind kind) noexcept {
+bool take_fault(fault_injection::FaultKind kind) noexcept {
   auto& count = pending_faults[static_cast<std::size_t>(kind)];
   unsigned n = count.load(std::memory_order_relaxed);
   while (n > 0 && !count.compare_exchange_weak(n, n - 1)) {

@@ -1,0 +1,162 @@
+// limen's NVTX calls, compiled once (see include/limen/detail/nvtx.hpp).
+#include <limen/detail/nvtx.hpp>
+
+#if LIMEN_BUILD_NVTX
+#include <nvtx3/nvToolsExt.h>
+#include <nvtx3/nvToolsExtMem.h>
+
+#include <cstdio>
+#endif
+
+namespace limen::detail::nvtx {
+
+#if LIMEN_BUILD_NVTX
+namespace {
+
+constexpr const char* op_names[] = {"store",    "free",     "sync",      "copy_h2d", "copy_d2h",
+                                    "prefetch", "lease_end", "batch"};
+static_assert(std::size(op_names) == static_cast<std::size_t>(Op::Count));
+
+/** @brief The NVTX category of a memory class: 1 host, 2 pinned, 3 device, 4 shared. */
+constexpr std::uint32_t category_of(MemoryKind kind) noexcept {
+  return static_cast<std::uint32_t>(kind) + 1;
+}
+
+/**
+ * @brief The `limen` domain, created once. Initialising NVTX here, inside a
+ * magic static, finishes NVTX's lazy set-up before any thread annotates, which
+ * avoids the race TSan reports in NVTX's first call.
+ */
+nvtxDomainHandle_t domain() noexcept {
+  static const nvtxDomainHandle_t handle = [] {
+    nvtxInitialize(nullptr);
+    nvtxDomainHandle_t d = nvtxDomainCreateA("limen");
+    nvtxDomainNameCategoryA(d, category_of(MemoryKind::Host), "host");
+    nvtxDomainNameCategoryA(d, category_of(MemoryKind::PinnedHost), "pinned_host");
+    nvtxDomainNameCategoryA(d, category_of(MemoryKind::Device), "device");
+    nvtxDomainNameCategoryA(d, category_of(MemoryKind::Shared), "shared");
+    return d;
+  }();
+  return handle;
+}
+
+nvtxEventAttributes_t attributes(std::uint32_t category) noexcept {
+  nvtxEventAttributes_t attr{};
+  attr.version = NVTX_VERSION;
+  attr.size = NVTX_EVENT_ATTRIB_STRUCT_SIZE;
+  attr.category = category;
+  return attr;
+}
+
+nvtxMemHeapHandle_t heap_handle(void* heap) noexcept {
+  return static_cast<nvtxMemHeapHandle_t>(heap);
+}
+
+}  // namespace
+
+bool compiled_in() noexcept {
+  return true;
+}
+
+bool tool_attached() noexcept {
+  // With no tool attached NVTX hands out null domains.
+  return domain() != nullptr;
+}
+
+Annotator::Annotator(std::string_view name, MemoryClass memory_class) noexcept
+    : category_(category_of(memory_class.kind())), active_(tool_attached()) {
+  if (!active_) return;
+  char text[160];
+  for (std::size_t op = 0; op < static_cast<std::size_t>(Op::Count); ++op) {
+    std::snprintf(text, sizeof text, "%.*s/%s", static_cast<int>(name.size()), name.data(),
+                  op_names[op]);
+    strings_[op] = nvtxDomainRegisterStringA(domain(), text);
+  }
+}
+
+Annotator::~Annotator() {
+  if (heap_ == nullptr) return;
+  // Resetting the heap unregisters every region still in it.
+  nvtxMemHeapReset(domain(), heap_handle(heap_));
+  nvtxMemHeapUnregister(domain(), heap_handle(heap_));
+}
+
+void Annotator::push(Op op) const noexcept {
+  nvtxEventAttributes_t attr = attributes(category_);
+  attr.messageType = NVTX_MESSAGE_TYPE_REGISTERED;
+  attr.message.registered =
+      static_cast<nvtxStringHandle_t>(const_cast<void*>(strings_[static_cast<std::size_t>(op)]));
+  nvtxDomainRangePushEx(domain(), &attr);
+}
+
+void Annotator::pop() noexcept {
+  nvtxDomainRangePop(domain());
+}
+
+void Annotator::mark_error(MemoryError error) const noexcept {
+  nvtxEventAttributes_t attr = attributes(category_);
+  attr.messageType = NVTX_MESSAGE_TYPE_ASCII;
+  // to_string returns views of string literals, so data() is NUL-terminated.
+  attr.message.ascii = to_string(error).data();
+  nvtxDomainMarkEx(domain(), &attr);
+}
+
+void Annotator::add_heap(const void* base, std::size_t bytes) noexcept {
+  nvtxMemVirtualRangeDesc_t range{bytes, base};
+  nvtxMemHeapDesc_t desc{};
+  desc.extCompatID = NVTX_EXT_COMPATID_MEM;
+  desc.structSize = sizeof(desc);
+  desc.usage = NVTX_MEM_HEAP_USAGE_TYPE_SUB_ALLOCATOR;
+  desc.type = NVTX_MEM_TYPE_VIRTUAL_ADDRESS;
+  desc.typeSpecificDescSize = sizeof(range);
+  desc.typeSpecificDesc = &range;
+  desc.category = category_;
+  heap_ = nvtxMemHeapRegister(domain(), &desc);
+}
+
+void Annotator::add_region(const void* base, std::size_t bytes) const noexcept {
+  nvtxMemVirtualRangeDesc_t range{bytes, base};
+  nvtxMemRegionsRegisterBatch_t batch{};
+  batch.extCompatID = NVTX_EXT_COMPATID_MEM;
+  batch.structSize = sizeof(batch);
+  batch.regionType = NVTX_MEM_TYPE_VIRTUAL_ADDRESS;
+  batch.heap = heap_handle(heap_);
+  batch.regionCount = 1;
+  batch.regionDescElementSize = sizeof(range);
+  batch.regionDescElements = &range;
+  nvtxMemRegionsRegister(domain(), &batch);
+}
+
+void Annotator::remove_region(const void* base) const noexcept {
+  nvtxMemRegionRef_t ref{};
+  ref.pointer = base;
+  nvtxMemRegionsUnregisterBatch_t batch{};
+  batch.extCompatID = NVTX_EXT_COMPATID_MEM;
+  batch.structSize = sizeof(batch);
+  batch.refType = NVTX_MEM_REGION_REF_TYPE_POINTER;
+  batch.refCount = 1;
+  batch.refElementSize = sizeof(ref);
+  batch.refElements = &ref;
+  nvtxMemRegionsUnregister(domain(), &batch);
+}
+
+#else  // built without NVTX: annotators are never active, so nothing below runs.
+
+bool compiled_in() noexcept {
+  return false;
+}
+bool tool_attached() noexcept {
+  return false;
+}
+Annotator::Annotator(std::string_view, MemoryClass) noexcept {}
+Annotator::~Annotator() = default;
+void Annotator::push(Op) const noexcept {}
+void Annotator::pop() noexcept {}
+void Annotator::mark_error(MemoryError) const noexcept {}
+void Annotator::add_heap(const void*, std::size_t) noexcept {}
+void Annotator::add_region(const void*, std::size_t) const noexcept {}
+void Annotator::remove_region(const void*) const noexcept {}
+
+#endif
+
+}  // namespace limen::detail::nvtx
