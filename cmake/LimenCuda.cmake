@@ -1,16 +1,24 @@
-# CUDA detection for limen. See shared/reference/toolchain.md for the CMake
-# 3.25 + nvcc 13 traps handled here.
+# CUDA and NVTX detection for limen. See shared/reference/toolchain.md for the
+# CMake 3.25 + nvcc 13 traps handled here.
 #
-# Sets LIMEN_HAVE_CUDA (nvcc found and enabled) and LIMEN_HAVE_NVTX (NVTX3
-# headers found and LIMEN_NVTX on). Neither is required: without them the
-# library builds with g++ alone and the CPU fallback serves every class.
+# LIMEN_HAVE_CUDA          the CUDA runtime library was found: limen's own
+#                          sources (C++) link it and use a GPU when one works.
+# LIMEN_HAVE_CUDA_KERNELS  nvcc was found as well: the .cu files in cuda/ are built.
+# LIMEN_HAVE_NVTX          the NVTX3 headers were found and LIMEN_NVTX is on.
+# None is required: without them the library builds with g++ alone and the CPU
+# fallback serves every memory class.
 find_package(Threads REQUIRED)
 
 set(LIMEN_HAVE_CUDA OFF)
+set(LIMEN_HAVE_CUDA_KERNELS OFF)
 if(LIMEN_CUDA)
+  find_package(CUDAToolkit QUIET)
+  if(TARGET CUDA::cudart)
+    set(LIMEN_HAVE_CUDA ON)
+  endif()
   include(CheckLanguage)
   check_language(CUDA)
-  if(CMAKE_CUDA_COMPILER)
+  if(LIMEN_HAVE_CUDA AND CMAKE_CUDA_COMPILER)
     if(NOT DEFINED CMAKE_CUDA_ARCHITECTURES)
       # sm_90 SASS for H100/H200 plus compute_90 PTX that newer GPUs can JIT.
       set(CMAKE_CUDA_ARCHITECTURES 90)
@@ -25,33 +33,25 @@ if(LIMEN_CUDA)
     endif()
     set(CMAKE_CUDA_STANDARD 20)
     set(CMAKE_CUDA_STANDARD_REQUIRED ON)
-    set(LIMEN_HAVE_CUDA ON)
+    set(LIMEN_HAVE_CUDA_KERNELS ON)
+  elseif(LIMEN_HAVE_CUDA)
+    message(STATUS "limen: CUDA runtime found but no CUDA compiler: batches use copies, not kernels")
   else()
-    message(STATUS "limen: no CUDA compiler found; building the CPU fallback only")
+    message(STATUS "limen: no CUDA runtime found; building the CPU fallback only")
   endif()
 else()
+  # Never probe for a compiler, but the toolkit's headers (NVTX, CCCL) are still welcome.
+  find_package(CUDAToolkit QUIET)
   message(STATUS "limen: LIMEN_CUDA=OFF; building the CPU fallback only")
 endif()
 
-# Headers (NVTX, CCCL) are usable even without the CUDA language.
-find_package(CUDAToolkit QUIET)
-
 set(LIMEN_HAVE_NVTX OFF)
-if(LIMEN_NVTX AND TARGET CUDA::nvtx3)
+if(LIMEN_NVTX AND TARGET CUDA::nvtx3 AND EXISTS "${CUDAToolkit_INCLUDE_DIRS}/nvtx3/nvToolsExt.h")
   set(LIMEN_HAVE_NVTX ON)
 endif()
 
-message(STATUS "limen: CUDA backend ${LIMEN_HAVE_CUDA}, NVTX ${LIMEN_HAVE_NVTX}")
-
-# Adds the CUDA/NVTX sources, definitions and libraries to target TARGET.
-function(limen_configure_cuda target)
-  if(LIMEN_HAVE_CUDA)
-    target_compile_definitions(${target} PUBLIC LIMEN_HAVE_CUDA=1)
-    target_sources(${target} PRIVATE ${PROJECT_SOURCE_DIR}/src/cuda_arena.cpp)
-    # Runtime API only: never CUDA::cuda_driver, or the binary would not start without a driver.
-    target_link_libraries(${target} PUBLIC CUDA::cudart)
-  endif()
-endfunction()
+message(STATUS "limen: CUDA runtime ${LIMEN_HAVE_CUDA}, kernels ${LIMEN_HAVE_CUDA_KERNELS}, "
+               "NVTX ${LIMEN_HAVE_NVTX}, fault injection ${LIMEN_FAULT_INJECTION}")
 
 # Compiles target TARGET's NVTX calls (src/nvtx.cpp) in when ENABLED, out otherwise.
 # Only that one file sees NVTX: no type's layout depends on it.

@@ -1,7 +1,7 @@
 // limen demo: one message through every memory class, saying which backend
 // really ran (GPU or CPU fallback) and what it cost, then two workers sharing
 // a ConcurrentManager.
-#include "../cuda/demo_kernels.hpp"
+#include "demo_kernels.hpp"
 
 #include <limen/limen.hpp>
 
@@ -102,7 +102,7 @@ bool transform_by_token() {
   {
     std::vector<limen::DeviceLease<Reading>> leases;  // the slots belong to the stream's work
     for (const auto t : tokens) leases.push_back(m.lease(t).value());
-#if defined(LIMEN_HAVE_CUDA)
+#if LIMEN_HAVE_CUDA_KERNELS
     if (!m.emulated()) {
       if (limen::demo::scale_on_device(m.device_view(), batch, 2.5F, m.stream()) != 0) return false;
       where = "GPU kernel";

@@ -1,64 +1,148 @@
-// Fault injection and held events for the CPU fallback (limen/fault_injection.hpp).
-#include "arenas.hpp"
+// Fault injection into the CPU fallback (limen/fault_injection.hpp), or, in a
+// library built without it, the same hooks answering "never".
+#include "backend/backends.hpp"
 
+#include <limen/config.hpp>
+
+#if LIMEN_FAULT_INJECTION
+#include <limen/fault_injection.hpp>
+
+#include <array>
 #include <atomic>
 #include <cstddef>
+#include <mutex>
+#include <vector>
+#endif
 
 namespace limen {
+
+#if LIMEN_FAULT_INJECTION
 namespace {
 
 constexpr std::size_t kFaultKinds = 5;
-std::atomic<unsigned> pending_faults[kFaultKinds];
-std::atomic<bool> holding{false};
-/// Events recorded while holding complete when this passes their target.
-std::atomic<std::uint64_t> release_epoch{0};
+
+struct PendingFaults {
+  std::atomic<unsigned> count{0};
+  std::atomic<int> code{fault_injection::default_fault_code};
+};
+std::array<PendingFaults, kFaultKinds> pending;
+std::atomic<bool> capturing{false};
+std::atomic<bool> no_pools{false};
+std::atomic<std::uint64_t> dangling{0};
+std::atomic<bool> any_destroyed{false};
+std::mutex destroyed_mutex;
+std::vector<StreamHandle> destroyed;  // only tests add to it: a handful of entries
 
 }  // namespace
 
 namespace fault_injection {
 
-void inject_faults(FaultKind kind, unsigned count) noexcept {
-  pending_faults[static_cast<std::size_t>(kind)].store(count);
+void inject_faults(FaultKind kind, unsigned count, int cuda_code) noexcept {
+  auto& p = pending[static_cast<std::size_t>(kind)];
+  p.code.store(cuda_code);
+  p.count.store(count);
+}
+
+unsigned pending_faults(FaultKind kind) noexcept {
+  return pending[static_cast<std::size_t>(kind)].count.load();
 }
 
 void clear_faults() noexcept {
-  for (auto& f : pending_faults) f.store(0);
+  for (auto& p : pending) p.count.store(0);
 }
 
 void hold_events(bool hold) noexcept {
-  holding.store(hold);
+  detail::emulated_clock_hold(hold);
 }
 
 void release_events() noexcept {
-  release_epoch.fetch_add(1);
-  release_epoch.notify_all();
+  detail::emulated_clock_release();
+}
+
+void simulate_capture(bool on) noexcept {
+  capturing.store(on);
+}
+
+void disable_memory_pools(bool disabled) noexcept {
+  no_pools.store(disabled);
+}
+
+void destroy_stream(StreamHandle stream) noexcept {
+  std::lock_guard lock(destroyed_mutex);
+  destroyed.push_back(stream);
+  any_destroyed.store(true);
+}
+
+std::uint64_t dangling_stream_uses() noexcept {
+  return dangling.load();
+}
+
+void reset() noexcept {
+  clear_faults();
+  hold_events(false);
+  release_events();
+  simulate_capture(false);
+  disable_memory_pools(false);
+  std::lock_guard lock(destroyed_mutex);
+  destroyed.clear();
+  any_destroyed.store(false);
+  dangling.store(0);
 }
 
 }  // namespace fault_injection
 
 namespace detail {
 
-bool take_fault(fault_injection::FaultKind kind) noexcept {
-  auto& count = pending_faults[static_cast<std::size_t>(kind)];
-  unsigned n = count.load(std::memory_order_relaxed);
-  while (n > 0 && !count.compare_exchange_weak(n, n - 1)) {
+std::optional<int> take_fault(InjectedCall call) noexcept {
+  auto& p = pending[static_cast<std::size_t>(call)];
+  unsigned n = p.count.load(std::memory_order_relaxed);
+  while (n > 0 && !p.count.compare_exchange_weak(n, n - 1)) {
   }
-  return n > 0;
+  if (n == 0) return std::nullopt;
+  return p.code.load();
 }
 
-std::uint64_t emulated_event_target() noexcept {
-  return holding.load() ? release_epoch.load() + 1 : 0;
+bool capture_simulated() noexcept {
+  return capturing.load(std::memory_order_relaxed);
 }
 
-bool emulated_event_complete(std::uint64_t target) noexcept {
-  return release_epoch.load(std::memory_order_acquire) >= target;
-}
-
-void wait_emulated_event(std::uint64_t target) noexcept {
-  for (std::uint64_t now = release_epoch.load(); now < target; now = release_epoch.load()) {
-    release_epoch.wait(now);
+bool stream_destroyed(StreamHandle stream) noexcept {
+  if (!any_destroyed.load(std::memory_order_relaxed)) return false;
+  std::lock_guard lock(destroyed_mutex);
+  for (StreamHandle s : destroyed) {
+    if (s == stream) return true;
   }
+  return false;
+}
+
+void count_dangling_stream_use() noexcept {
+  dangling.fetch_add(1);
+}
+
+bool pools_disabled_for_tests() noexcept {
+  return no_pools.load();
 }
 
 }  // namespace detail
+
+#else  // built without fault injection: nothing is ever injected
+
+namespace detail {
+std::optional<int> take_fault(InjectedCall) noexcept {
+  return std::nullopt;
+}
+bool capture_simulated() noexcept {
+  return false;
+}
+bool stream_destroyed(StreamHandle) noexcept {
+  return false;
+}
+void count_dangling_stream_use() noexcept {}
+bool pools_disabled_for_tests() noexcept {
+  return false;
+}
+}  // namespace detail
+
+#endif
+
 }  // namespace limen

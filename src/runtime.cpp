@@ -1,17 +1,23 @@
 // The one-time CUDA probe behind runtime_info().
+#include "runtime_state.hpp"
+
+#include <limen/config.hpp>
 #include <limen/detail/nvtx.hpp>
+#include <limen/memory_class.hpp>
 #include <limen/runtime.hpp>
 
-#if defined(LIMEN_HAVE_CUDA)
+#if LIMEN_HAVE_CUDA
 #include <cuda_runtime_api.h>
 #endif
 
+#include <array>
+#include <mutex>
 #include <string>
 
 namespace limen {
 namespace {
 
-#if defined(LIMEN_HAVE_CUDA)
+#if LIMEN_HAVE_CUDA
 std::string describe(cudaError_t error) {
   return std::string(cudaGetErrorName(error)) + " (" + cudaGetErrorString(error) + ")";
 }
@@ -60,12 +66,34 @@ RuntimeInfo probe() {
 #else
 RuntimeInfo probe() {
   RuntimeInfo info;
-  info.fallback_reason = "limen was built without CUDA (LIMEN_CUDA=OFF or no CUDA compiler)";
+  info.fallback_reason =
+      "limen was built without the CUDA runtime (LIMEN_CUDA=OFF or no CUDA toolkit)";
   return info;
 }
 #endif
 
+std::mutex health_mutex;
+std::array<std::optional<DeviceErrorInfo>, max_device_ordinal + 1> lost_devices;
+
 }  // namespace
+
+namespace detail {
+void report_device_lost(int ordinal, const DeviceErrorInfo& cause) noexcept {
+  if (ordinal < 0 || ordinal > max_device_ordinal) return;
+  try {
+    std::lock_guard lock(health_mutex);
+    auto& slot = lost_devices[static_cast<std::size_t>(ordinal)];
+    if (!slot) slot = cause;  // the first cause is the one that matters
+  } catch (...) {             // out of memory copying the text: the managers still know
+  }
+}
+}  // namespace detail
+
+std::optional<DeviceErrorInfo> RuntimeInfo::device_lost(unsigned ordinal) const {
+  if (ordinal > max_device_ordinal) return std::nullopt;
+  std::lock_guard lock(health_mutex);
+  return lost_devices[ordinal];
+}
 
 const RuntimeInfo& runtime_info() {
   static const RuntimeInfo info = [] {  // thread-safe, once per process

@@ -117,8 +117,7 @@ void print_json(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) 
 }
 
 void print_text(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) {
-  std::printf("limen %d.%d.%d\n", LIMEN_VERSION / 10000, LIMEN_VERSION / 100 % 100,
-              LIMEN_VERSION % 100);
+  std::printf("limen %d.%d.%d\n", LIMEN_VERSION_MAJOR, LIMEN_VERSION_MINOR, LIMEN_VERSION_PATCH);
   std::printf("CUDA compiled in : %s\n", info.cuda_compiled ? "yes" : "no");
   if (info.cuda_compiled) {
     std::printf("CUDA runtime     : %d\nCUDA driver      : %d\n", info.runtime_version,

@@ -1,15 +1,25 @@
 /**
  * @file fault_injection.hpp
- * @brief Test-only hooks into the CPU fallback: fault injection and held events.
+ * @brief Test hooks into the CPU fallback: injected CUDA failures, device work
+ * held "in flight", simulated graph capture and destroyed streams.
  *
- * They let CPU-only CI drive the error and ordering paths that on a GPU only
- * a failing device or a slow kernel would reach. They affect emulated
- * (fallback) managers only and are process-wide; tests that use them must not
- * run concurrently with each other.
+ * They let CPU-only CI drive the error and ordering paths that on a GPU only a
+ * failing device, a slow kernel or a careless caller would reach. They affect
+ * emulated (fallback) managers only and are process-wide: tests that use them
+ * must not run concurrently with each other. Only built when limen is
+ * configured with `LIMEN_FAULT_INJECTION=ON` (the default when its tests are
+ * built), so a library built for release carries none of them.
  */
 #pragma once
 
+#include <limen/config.hpp>
+#include <limen/stream.hpp>
+
 #include <cstdint>
+
+#if !LIMEN_FAULT_INJECTION
+#error "limen was built without fault injection: configure it with -DLIMEN_FAULT_INJECTION=ON"
+#endif
 
 namespace limen::fault_injection {
 
@@ -22,19 +32,52 @@ enum class FaultKind : std::uint8_t {
   EventQuery,   ///< cudaEventQuery
 };
 
-/** @brief Makes the next @p count emulated calls of @p kind fail with a DeviceError. */
-void inject_faults(FaultKind kind, unsigned count) noexcept;
+/// cudaErrorUnknown: what an injected fault reports unless told otherwise (not sticky).
+inline constexpr int default_fault_code = 999;
+
+/**
+ * @brief Makes the next @p count emulated calls of @p kind fail with CUDA error
+ * @p cuda_code. A sticky code (e.g. 700, cudaErrorIllegalAddress) marks the
+ * manager that meets it "device lost", as a faulting kernel would on a GPU.
+ */
+void inject_faults(FaultKind kind, unsigned count, int cuda_code = default_fault_code) noexcept;
+
+/** @brief Injected faults of @p kind not yet consumed. */
+[[nodiscard]] unsigned pending_faults(FaultKind kind) noexcept;
 
 /** @brief Cancels every pending injected fault. */
 void clear_faults() noexcept;
 
 /**
- * @brief While on, events recorded on emulated streams stay incomplete (like a
- * kernel still running) until release_events() is called.
+ * @brief While on, events recorded on callers' streams (lease ends) stay
+ * incomplete, like a kernel still running, until release_events().
  */
 void hold_events(bool hold) noexcept;
 
 /** @brief Completes every event held so far; waiting threads wake. */
 void release_events() noexcept;
+
+/** @brief While on, every caller stream reports that it is being captured into a CUDA graph. */
+void simulate_capture(bool capturing) noexcept;
+
+/**
+ * @brief While on, GPU device managers built afterwards allocate with one
+ * cudaMalloc instead of a memory pool, as on a device without pool support
+ * (the one hook that acts on a real GPU).
+ */
+void disable_memory_pools(bool disabled) noexcept;
+
+/**
+ * @brief Tells the fallback that the caller destroyed @p stream: any later use
+ * of it by limen is counted by dangling_stream_uses() (a borrowed stream must
+ * outlive its manager, but limen must never touch one in teardown).
+ */
+void destroy_stream(StreamHandle stream) noexcept;
+
+/** @brief How many times limen used a stream after destroy_stream() named it. */
+[[nodiscard]] std::uint64_t dangling_stream_uses() noexcept;
+
+/** @brief Everything above back to normal: no faults, no held events, no capture, no streams. */
+void reset() noexcept;
 
 }  // namespace limen::fault_injection

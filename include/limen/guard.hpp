@@ -61,6 +61,8 @@ class SlotGuard {
   [[nodiscard]] T& operator*() const noexcept { return *target_; }
   [[nodiscard]] T* operator->() const noexcept { return target_; }
   [[nodiscard]] T* get() const noexcept { return target_; }
+  /** @brief The slot index the guard holds. */
+  [[nodiscard]] std::uint32_t index() const noexcept { return index_; }
 
  private:
   T* target_;

@@ -19,13 +19,21 @@ enum class Fallback : std::uint8_t {
   Fail,     ///< construction fails with `Unsupported`
 };
 
+/** @brief How a host thread waits for device work (a kernel on a leased slot). */
+enum class HostWait : std::uint8_t {
+  Block,  ///< the thread sleeps until the GPU signals (cudaEventBlockingSync): no core burnt
+  Spin,   ///< the thread polls: a few microseconds sooner, one core busy for the whole wait
+};
+
 /** @brief Construction parameters of the pinned, device and shared managers. */
 struct ManagerConfig {
   /// Number of slots; all memory is allocated at construction.
   std::size_t capacity = 1024;
   /// CUDA device ordinal (0..15) for device memory, pools and streams.
   unsigned device = 0;
-  /// A stream to borrow for copies and events; empty: the manager creates and owns one.
+  /// The stream `lease(token)` uses when none is given; empty: the manager creates and
+  /// owns one. A borrowed stream must outlive the manager; limen never uses it for its own
+  /// copies (those run on a private stream) and never touches it in teardown.
   std::optional<StreamHandle> stream;
   /// Share the manager between threads: guards wait for conflicting guards instead of
   /// failing, exactly as ConcurrentManager does.
@@ -35,6 +43,8 @@ struct ManagerConfig {
   /// When every free slot is still in flight (stream-ordered free), `store` waits for the
   /// oldest one to complete; false: it returns NoFreeSlots instead.
   bool wait_for_pending_frees = true;
+  /// How reads wait for device work still using a slot.
+  HostWait host_wait = HostWait::Block;
   /// Shown in NVTX ranges and by limen-info.
   std::string name = "limen";
 };

@@ -4,7 +4,10 @@
  */
 #pragma once
 
+#include <limen/error.hpp>
+
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -35,10 +38,17 @@ struct RuntimeInfo {
   int driver_version = 0;      ///< 0 when there is no driver
   int device_count = 0;
   std::vector<DeviceInfo> devices;
-  bool fallback_active = true;  ///< backends emulate on the CPU
-  std::string fallback_reason;  ///< why, in words; empty when a device works
+  bool fallback_active = true;      ///< backends emulate on the CPU
+  std::string fallback_reason;      ///< why, in words; empty when a device works
   bool nvtx_compiled = false;       ///< limen was built with NVTX annotations
   bool nvtx_tool_attached = false;  ///< an NVTX tool (Nsight, compute-sanitizer) listens
+
+  /**
+   * @brief Why device @p ordinal is lost to this process, if it is: the sticky
+   * CUDA error (e.g. a kernel's illegal address) a manager on it met. Unlike
+   * the fields above this is live, not probed once; thread-safe.
+   */
+  [[nodiscard]] std::optional<DeviceErrorInfo> device_lost(unsigned ordinal) const;
 };
 
 /** @brief The process's CUDA facts, probed once. */

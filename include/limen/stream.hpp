@@ -4,41 +4,43 @@
  */
 #pragma once
 
-#include <type_traits>
+#include <cstddef>
+
+/// The CUDA runtime's stream type: `cudaStream_t` is `CUstream_st*`.
+struct CUstream_st;
 
 namespace limen {
 
 /**
- * @brief A value type wrapping a `cudaStream_t` (an opaque pointer).
+ * @brief A value type naming a CUDA stream; it never owns the stream.
  *
- * Built from any `cudaStream_t` with `StreamHandle{stream}` and turned back
- * with `handle.as<cudaStream_t>()`, so headers that carry it never include
- * CUDA. The default-constructed handle is the legacy default stream (null).
- * A handle never owns its stream.
+ * Built only from a real `cudaStream_t` (`StreamHandle{stream}`), never from
+ * an integer, `nullptr` or another pointer type, and turned back with
+ * `native()`. `StreamHandle{}` is the legacy default stream, which serialises
+ * with every blocking stream; limen never uses it for its own copies.
  */
 class StreamHandle {
  public:
+  /** @brief The legacy default stream. */
   constexpr StreamHandle() noexcept = default;
-
-  /** @brief Wraps a native stream (e.g. `cudaStream_t`). */
+  /** @brief Names @p stream (a `cudaStream_t`). */
+  constexpr explicit StreamHandle(CUstream_st* stream) noexcept : native_(stream) {}
+  /// Say `StreamHandle{}` for the default stream.
+  StreamHandle(std::nullptr_t) = delete;
+  StreamHandle(int) = delete;
+  /// Only a `cudaStream_t` names a stream.
   template <class T>
-  constexpr explicit StreamHandle(T* native) noexcept : native_(native) {}
+  StreamHandle(T*) = delete;
 
-  /** @brief The native stream as the pointer type @p Native (e.g. `cudaStream_t`). */
-  template <class Native>
-  [[nodiscard]] Native as() const noexcept {
-    static_assert(std::is_pointer_v<Native>,
-                  "StreamHandle::as<T>: T must be a stream pointer type");
-    return static_cast<Native>(native_);
-  }
-
-  [[nodiscard]] constexpr void* native() const noexcept { return native_; }
+  /** @brief The stream, as a `cudaStream_t`. */
+  [[nodiscard]] constexpr CUstream_st* native() const noexcept { return native_; }
+  /** @brief Whether this is the legacy default stream. */
   [[nodiscard]] constexpr bool is_default() const noexcept { return native_ == nullptr; }
 
   friend constexpr bool operator==(StreamHandle, StreamHandle) noexcept = default;
 
  private:
-  void* native_ = nullptr;
+  CUstream_st* native_ = nullptr;
 };
 
 }  // namespace limen

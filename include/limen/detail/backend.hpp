@@ -140,10 +140,14 @@ class Backend {
 
  protected:
   Backend(bool emulated, const BackendSpec& spec)
-      : layout_(spec.layout),
-        work_(std::make_unique<std::atomic<std::uint32_t>[]>(spec.layout.capacity)),
-        nvtx_(spec.config.name, memory_class_of(spec)),
-        emulated_(emulated) {}
+      : layout_(spec.layout), nvtx_(spec.config.name, memory_class_of(spec)), emulated_(emulated) {}
+
+  /**
+   * @brief Creates the per-slot work markers. Subclasses call it after their
+   * slot memory exists, so an impossible capacity fails on the big allocation
+   * before any bookkeeping is touched. Throws std::bad_alloc.
+   */
+  void track_slots() { work_ = std::make_unique<std::atomic<std::uint32_t>[]>(layout_.capacity); }
 
   /** @brief Marks new work on slot @p slot (foreign: queued by a lease on a caller's stream). */
   void mark_work(std::uint32_t slot, bool foreign) noexcept {

@@ -4,9 +4,9 @@
  */
 #pragma once
 
-#include <limen/detail/arena.hpp>
+#include <limen/detail/backend.hpp>
 #include <limen/detail/fixed_array.hpp>
-#include <limen/detail/nvtx.hpp>
+#include <limen/detail/pending_ring.hpp>
 #include <limen/detail/slot_table.hpp>
 #include <limen/device_lease.hpp>
 #include <limen/device_view.hpp>
@@ -16,9 +16,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
-#include <mutex>
 #include <new>
-#include <string_view>
 #include <utility>
 
 namespace limen::detail {
@@ -26,7 +24,7 @@ namespace limen::detail {
 /**
  * @brief Alignment of every slot: a cache line, or more when the message needs it.
  * CUDA pools return 256-byte aligned blocks and pinned/managed allocations are
- * page aligned; arenas over-allocate when a payload asks for more.
+ * page aligned; backends over-allocate when a payload asks for more.
  */
 template <class P>
 inline constexpr std::size_t slot_alignment = alignof(Message<P>) > 64 ? alignof(Message<P>) : 64;
@@ -34,94 +32,60 @@ inline constexpr std::size_t slot_alignment = alignof(Message<P>) > 64 ? alignof
 /** @brief Bytes per slot: a whole Message<P>, rounded up so slots never share a line. */
 template <class P>
 inline constexpr std::size_t slot_stride =
-    (sizeof(Message<P>) + slot_alignment<P> - 1) / slot_alignment<P> * slot_alignment<P>;
+    (sizeof(Message<P>) + slot_alignment<P> - 1) / slot_alignment<P>* slot_alignment<P>;
 
 /**
- * @brief Freed slots whose device work has not finished, oldest first.
- *
- * A ring over preallocated storage (a slot is pending at most once), so
- * deferring a free allocates nothing. Touched only when device work is in
- * flight, so a mutex costs the other paths nothing.
+ * @brief Where the payload starts inside a Message<P>. offsetof is exact for
+ * any class without virtual bases (Message has none), but compilers warn when
+ * P makes Message<P> not standard-layout: that warning says nothing here.
  */
-class PendingRing {
- public:
-  explicit PendingRing(std::size_t capacity) : slots_(capacity) {}
+template <class P>
+constexpr std::size_t payload_offset() noexcept {
+#if defined(__GNUC__)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Winvalid-offsetof"
+#endif
+  return offsetof(Message<P>, payload);
+#if defined(__GNUC__)
+#pragma GCC diagnostic pop
+#endif
+}
 
-  void push(std::uint32_t index) {
-    std::lock_guard lock(mutex_);
-    slots_[(head_ + count_) % slots_.size()] = index;
-    ++count_;
-  }
-
-  /** @brief Pops oldest slots while @p done says their work finished; calls @p recycle on each. */
-  template <class Done, class Recycle>
-  void pop_completed(Done done, Recycle recycle) {
-    std::lock_guard lock(mutex_);
-    while (count_ > 0 && done(slots_[head_])) {
-      recycle(slots_[head_]);
-      head_ = (head_ + 1) % slots_.size();
-      --count_;
-    }
-  }
-
-  /** @brief Pops @p index if it is still the oldest pending slot; calls @p recycle on it. */
-  template <class Recycle>
-  void pop_if_oldest(std::uint32_t index, Recycle recycle) {
-    std::lock_guard lock(mutex_);
-    if (count_ == 0 || slots_[head_] != index) return;  // another thread recycled it
-    recycle(index);
-    head_ = (head_ + 1) % slots_.size();
-    --count_;
-  }
-
-  /** @brief The oldest pending slot, if any. */
-  [[nodiscard]] bool oldest(std::uint32_t& index) {
-    std::lock_guard lock(mutex_);
-    if (count_ == 0) return false;
-    index = slots_[head_];
-    return true;
-  }
-
- private:
-  std::mutex mutex_;
-  HeapArray<std::uint32_t> slots_;
-  std::size_t head_ = 0;
-  std::size_t count_ = 0;
-};
+/** @brief The slot layout of Message<P> for @p capacity slots. */
+template <class P>
+SlotLayout slot_layout(std::size_t capacity) noexcept {
+  return {capacity, slot_stride<P>, slot_alignment<P>, payload_offset<P>(), sizeof(P)};
+}
 
 /**
- * @brief Messages of a trivially copyable P in an arena, addressed by tokens.
+ * @brief Messages of a trivially copyable P in a backend, addressed by tokens.
  *
  * Headers are kept on the host (`headers_`) for every class, so peek_header
  * never touches pinned, managed or device memory and never waits. Whole
- * messages live in the arena's slots; for device memory the host works on a
- * pinned shadow of each slot, filled by the first reader (one copy for all
- * concurrent readers) and written back when a write guard ends.
+ * messages live in the backend's slots; what host access costs per class
+ * (nothing, a copy into a shadow, a prefetch) is the backend's business.
  *
- * Device work reaches slots through leases. A lease's end records the slot's
- * event ("in flight"); host access first waits for it, and a free of an
- * in-flight slot is deferred until the event completes (stream-ordered free).
+ * Device work reaches slots through leases. A lease's end marks the slot's
+ * work; host access first waits for it, and a free of a slot with work in
+ * flight is deferred until it completes (stream-ordered free).
  */
 template <class P, class Sync>
 class ClassCore {
   using Table = SlotTable<Sync, HeapArray>;
-  /// Per slot: 0 when no device work is in flight, else a number that changes with every lease end.
-  using Epoch = typename Sync::template Atomic<std::uint32_t>;
 
  public:
-  ClassCore(MemoryClass memory_class, std::unique_ptr<Arena> arena, std::size_t capacity,
-            bool wait_for_pending, std::string_view name)
-      : table_(capacity),
-        headers_(capacity),
-        in_flight_(capacity),
-        pending_(capacity),
-        arena_(std::move(arena)),
+  ClassCore(MemoryClass memory_class, std::unique_ptr<Backend> backend, bool wait_for_pending)
+      : table_(backend->layout().capacity),
+        headers_(backend->layout().capacity),
+        lease_streams_(backend->layout().capacity),
+        pending_(backend->layout().capacity),
+        backend_(std::move(backend)),
         class_(memory_class),
-        kind_(memory_class.kind()),
-        wait_for_pending_(wait_for_pending),
-        nvtx_(name, memory_class) {
+        wait_for_pending_(wait_for_pending) {
     // Tools see the pool (device, pinned or managed) as one heap, each stored message as a region.
-    if (capacity > 0) nvtx_.register_heap(arena_->device_base(), capacity * stride);
+    const std::size_t capacity = table_.capacity();
+    if (capacity > 0)
+      backend_->nvtx().register_heap(backend_->device_base(), capacity * slot_stride<P>);
   }
 
   ClassCore(const ClassCore&) = delete;
@@ -129,42 +93,42 @@ class ClassCore {
 
   /** @brief Copies @p message into a free slot (P is trivially copyable: a move is a copy). */
   Result<MessageToken> store(const Message<P>& message, std::uint32_t home, bool sample_peak) {
-    auto range = nvtx_.range(nvtx::Op::Store);
+    auto range = nvtx().range(nvtx::Op::Store);
     auto token = store_message(message, home, sample_peak);
-    if (!token) nvtx_.mark(token.error());
+    if (!token) {
+      if (token.error() != MemoryError::NoFreeSlots) table_.count_failed_store(home);
+      nvtx().mark(token.error());
+    }
     return token;
   }
 
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
+    if (backend_->lost()) return fail(MemoryError::DeviceError);
     auto state = table_.lock_shared(token, wait, SharedAccess::MessageWithShadow);
     if (!state) {
-      if (state.error() == MemoryError::Poisoned) nvtx_.mark(state.error());
+      if (state.error() == MemoryError::Poisoned) nvtx().mark(state.error());
       return state.error();
     }
     const std::uint32_t index = token.index();
     if (*state == ShadowState::MustFill) {
-      auto filled = settle(index);
-      if (filled) filled = refresh_host_copy(index);
-      table_.finish_fill(index, filled.has_value());
-      if (!filled) {
+      auto prepared = backend_->prepare_host_access(index);
+      table_.finish_fill(index, prepared.has_value());
+      if (!prepared) {
         table_.unlock_shared(index);
-        nvtx_.mark(filled.error());
-        return filled.error();
+        return fail(prepared.error());
       }
     }
     return ReadGuard<P>(host_message(index), self(), index, &release_shared);
   }
 
   Result<WriteGuard<P>> read_mut(MessageToken token, Wait wait) {
+    if (backend_->lost()) return fail(MemoryError::DeviceError);
     auto locked = table_.lock_exclusive(token, wait);
     if (!locked) return locked.error();
     const std::uint32_t index = token.index();
-    auto ready = settle(index);
-    if (ready) ready = refresh_host_copy(index);
-    if (!ready) {
+    if (auto prepared = backend_->prepare_host_access(index); !prepared) {
       table_.unlock_exclusive(index, false);
-      nvtx_.mark(ready.error());
-      return ready.error();
+      return fail(prepared.error());
     }
     return WriteGuard<P>(host_message(index), this, index, &release_exclusive);
   }
@@ -180,18 +144,13 @@ class ClassCore {
     auto locked = table_.lock_exclusive(token, wait);
     if (!locked) return locked.error();
     const std::uint32_t index = token.index();
-    Result<void> ready;
-    if (in_flight_[index].load(std::memory_order_acquire) != 0) {
-      ready = arena_->stream_wait_event(index, stream);  // earlier device work first
-    }
-    if (ready && kind_ == MemoryKind::Shared) {
-      ready = arena_->prefetch_to_device(index * stride, stride, stream);
-    }
-    if (!ready) {
+    if (auto ready = backend_->prepare_device_use(index, stream); !ready) {
       table_.unlock_exclusive(index, false);
-      return ready.error();
+      return fail(ready.error());
     }
-    return DeviceLease<P>(device_payload(index), stream, this, index, &end_lease);
+    lease_streams_[index] = stream;  // read back when the lease ends
+    auto* payload = reinterpret_cast<P*>(backend_->device_payload(index));
+    return DeviceLease<P>(payload, stream, this, index, &end_lease);
   }
 
   /**
@@ -201,32 +160,29 @@ class ClassCore {
    * failing event query leaves the message visible (and stored) for everyone.
    */
   Result<void> free(MessageToken token, std::uint32_t home) {
-    auto range = nvtx_.range(nvtx::Op::Free);
+    auto range = nvtx().range(nvtx::Op::Free);
     if (auto refused = table_.check_free(token)) return *refused;
     const std::uint32_t index = token.index();
-    const std::uint32_t epoch = in_flight_[index].load(std::memory_order_acquire);
+    const std::uint32_t epoch = backend_->work_epoch(index);
     bool done = true;
     if (epoch != 0) {
-      auto polled = arena_->event_done(index);
-      if (!polled) {
-        nvtx_.mark(polled.error());
-        return polled.error();
-      }
+      auto polled = backend_->work_done(index);
+      if (!polled) return fail(polled.error());
       done = *polled;
     }
     if (auto begun = table_.begin_free(token); !begun) return begun;
-    nvtx_.unregister_region(device_payload(index));
+    nvtx().unregister_region(backend_->device_payload(index));
     // A lease that ended between the query and begin_free queued work the query
     // did not see; defer the free (always safe) unless that work was waited for.
-    if (const std::uint32_t now = in_flight_[index].load(std::memory_order_acquire); now != epoch) {
-      done = now == 0;
+    if (const std::uint32_t now = backend_->work_epoch(index); now != epoch) {
+      done = now == 0 || backend_->lost();
     }
     if (!done) {
       table_.defer_free(home);
       pending_.push(index);
       return {};
     }
-    in_flight_[index].store(0, std::memory_order_release);
+    backend_->retire_work(index, backend_->work_epoch(index));
     table_.finish_free(index, home);
     return {};
   }
@@ -243,95 +199,50 @@ class ClassCore {
   [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
   [[nodiscard]] ManagerStats stats() const noexcept {
     recycle_completed(this_thread_seed());
-    return table_.stats();
+    ManagerStats out = table_.stats();
+    backend_->add_traffic(out);
+    return out;
   }
-  [[nodiscard]] const Arena& arena() const noexcept { return *arena_; }
+  [[nodiscard]] const Backend& backend() const noexcept { return *backend_; }
 
   [[nodiscard]] DeviceSlotView<P> device_view() const noexcept {
-    return DeviceSlotView<P>(arena_->device_base() + payload_offset(0), stride,
+    return DeviceSlotView<P>(backend_->device_payload(0), slot_stride<P>,
                              static_cast<std::uint32_t>(table_.capacity()));
   }
 
  private:
-  static constexpr std::size_t stride = slot_stride<P>;
-
   void* self() const noexcept { return const_cast<ClassCore*>(this); }
+  const nvtx::Annotator& nvtx() const noexcept { return backend_->nvtx(); }
+
+  /** @brief Marks @p error in NVTX and returns it. */
+  MemoryError fail(MemoryError error) const noexcept {
+    nvtx().mark(error);
+    return error;
+  }
 
   Message<P>* host_message(std::uint32_t index) const noexcept {
-    return std::launder(reinterpret_cast<Message<P>*>(arena_->host_base() + index * stride));
-  }
-  /** @brief Where slot @p index's payload starts, from the start of the arena. */
-  std::size_t payload_offset(std::uint32_t index) const noexcept {
-    const auto* first = reinterpret_cast<const std::byte*>(&host_message(0)->payload);
-    return index * stride + static_cast<std::size_t>(first - arena_->host_base());
-  }
-  P* device_payload(std::uint32_t index) const noexcept {
-    return reinterpret_cast<P*>(arena_->device_base() + payload_offset(index));
+    return std::launder(reinterpret_cast<Message<P>*>(backend_->host_slot(index)));
   }
 
   /** @brief store() without the annotation. */
   Result<MessageToken> store_message(const Message<P>& message, std::uint32_t home,
                                      bool sample_peak) {
-    if (auto reclaimed = reclaim(home); !reclaimed) {
-      table_.count_failed_store(home);
-      return reclaimed.error();
-    }
+    if (backend_->lost()) return MemoryError::DeviceError;
+    if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
     bool stole = false;
     auto token = table_.allocate(home, &stole);
-    if (!token) return token;  // counted by the table
+    if (!token) return token;  // NoFreeSlots, counted by the table
     const std::uint32_t index = token->index();
     Message<P>* stored = ::new (static_cast<void*>(host_message(index))) Message<P>(message);
     stored->header.memory_class = class_;
     headers_[index] = stored->header;
-    if (kind_ == MemoryKind::Device) {
-      if (auto copied = to_device(index, home); !copied) {
-        table_.abandon(index, home);
-        table_.count_failed_store(home);
-        return copied.error();
-      }
+    if (auto committed = backend_->commit_host_write(index); !committed) {
+      table_.abandon(index, home);
+      return committed.error();
     }
-    nvtx_.register_region(device_payload(index), sizeof(P));
+    nvtx().register_region(backend_->device_payload(index), sizeof(P));
     table_.publish(index, home, sample_peak || stole);
     return token;
-  }
-
-  /** @brief Waits for the slot's in-flight device work, if any (the host-side sync). */
-  Result<void> settle(std::uint32_t index) const {
-    if (in_flight_[index].load(std::memory_order_acquire) == 0) return {};
-    auto range = nvtx_.range(nvtx::Op::Sync);
-    if (auto waited = arena_->wait_event(index); !waited) return waited;
-    table_.count_synchronization(this_thread_seed());
-    in_flight_[index].store(0, std::memory_order_release);
-    return {};
-  }
-
-  /** @brief Makes the host view of slot @p index current: a device copy or a prefetch. */
-  Result<void> refresh_host_copy(std::uint32_t index) const {
-    const std::uint32_t home = this_thread_seed();
-    if (kind_ == MemoryKind::Device) {
-      auto range = nvtx_.range(nvtx::Op::CopyToHost);
-      if (auto copied = arena_->copy_to_host(payload_offset(index), sizeof(P)); !copied) {
-        return copied;
-      }
-      table_.count_to_host(home, sizeof(P));
-      table_.count_synchronization(home);
-      host_message(index)->header = headers_[index];
-    } else if (kind_ == MemoryKind::Shared) {
-      auto range = nvtx_.range(nvtx::Op::Prefetch);
-      if (auto fetched = arena_->prefetch_to_host(index * stride, stride); !fetched) return fetched;
-      table_.count_synchronization(home);
-    }
-    return {};
-  }
-
-  Result<void> to_device(std::uint32_t index, std::uint32_t home) {
-    auto range = nvtx_.range(nvtx::Op::CopyToDevice);
-    if (auto copied = arena_->copy_to_device(payload_offset(index), sizeof(P)); !copied) {
-      return copied;
-    }
-    table_.count_to_device(home, sizeof(P));
-    table_.count_synchronization(home);
-    return {};
   }
 
   /**
@@ -344,9 +255,7 @@ class ClassCore {
     if (table_.pending() == 0) return {};
     std::uint32_t oldest = 0;
     if (wait_for_pending_ && table_.available() == 0 && pending_.oldest(oldest)) {
-      auto range = nvtx_.range(nvtx::Op::Sync);
-      if (auto waited = arena_->wait_event(oldest); !waited) return waited;
-      table_.count_synchronization(home);
+      if (auto waited = backend_->wait_work(oldest); !waited) return waited;
       pending_.pop_if_oldest(oldest, [this, home](std::uint32_t index) { recycle(index, home); });
     }
     recycle_completed(home);
@@ -358,14 +267,14 @@ class ClassCore {
     if (table_.pending() == 0) return;
     pending_.pop_completed(
         [this](std::uint32_t index) {
-          auto done = arena_->event_done(index);
+          auto done = backend_->work_done(index);
           return done.has_value() && *done;  // a failed query keeps the slot pending
         },
         [this, home](std::uint32_t index) { recycle(index, home); });
   }
 
   void recycle(std::uint32_t index, std::uint32_t home) const noexcept {
-    in_flight_[index].store(0, std::memory_order_release);
+    backend_->retire_work(index, backend_->work_epoch(index));
     table_.recycle_deferred(index, home);
   }
 
@@ -373,56 +282,37 @@ class ClassCore {
     static_cast<ClassCore*>(owner)->table_.unlock_shared(index);
   }
 
-  /** @brief Ends a write guard: headers back to the host table, payload back to the device. */
+  /** @brief Ends a write guard: the header back to the host table, the write published. */
   static void release_exclusive(void* owner, std::uint32_t index) noexcept {
     auto& core = *static_cast<ClassCore*>(owner);
     core.headers_[index] = core.host_message(index)->header;
-    bool poison = false;
-    if (core.kind_ == MemoryKind::Device) {
-      // A failed write-back leaves the device copy stale: poison it rather than serve it.
-      poison = !core.to_device(index, this_thread_seed()).has_value();
-      if (poison) core.nvtx_.mark(MemoryError::Poisoned);
-    }
+    // A write that cannot be published leaves the device copy stale: poison it
+    // rather than serve it.
+    const bool poison = !core.backend_->commit_host_write(index).has_value();
+    if (poison) core.nvtx().mark(MemoryError::Poisoned);
     core.table_.unlock_exclusive(index, poison);
   }
 
   /**
-   * @brief Ends a lease: the slot's event marks where the lease's work ends.
-   * If the event cannot be recorded, waiting for the whole stream is the safe
-   * substitute; if even that fails, the slot's contents are unknown: poisoned.
+   * @brief Ends a lease: the backend marks where the lease's work ends. If it
+   * cannot order that work at all, the slot's contents are unknown: poisoned.
    */
-  static void end_lease(void* owner, std::uint32_t index, StreamHandle stream) noexcept {
+  static void end_lease(void* owner, std::uint32_t index) noexcept {
     auto& core = *static_cast<ClassCore*>(owner);
-    auto range = core.nvtx_.range(nvtx::Op::LeaseEnd);
-    bool poison = false;
-    if (core.arena_->record_event(index, stream)) {
-      core.mark_in_flight(index);
-    } else if (core.arena_->synchronize(stream)) {
-      core.table_.count_synchronization(this_thread_seed());
-      core.in_flight_[index].store(0, std::memory_order_release);
-    } else {
-      poison = true;
-      core.nvtx_.mark(MemoryError::Poisoned);
-    }
+    auto range = core.nvtx().range(nvtx::Op::LeaseEnd);
+    const StreamHandle stream = core.lease_streams_[index];
+    const bool poison = !core.backend_->end_device_use(index, stream).has_value();
+    if (poison) core.nvtx().mark(MemoryError::Poisoned);
     core.table_.unlock_exclusive(index, poison);
-  }
-
-  /** @brief Marks new device work on slot @p index: a fresh, non-zero epoch. */
-  void mark_in_flight(std::uint32_t index) noexcept {
-    std::uint32_t next = in_flight_[index].load(std::memory_order_relaxed) + 1;
-    if (next == 0) next = 1;
-    in_flight_[index].store(next, std::memory_order_release);
   }
 
   mutable Table table_;
   HeapArray<MessageHeader> headers_;
-  mutable HeapArray<Epoch> in_flight_;
+  HeapArray<StreamHandle> lease_streams_;  ///< the stream of each slot's live lease
   mutable PendingRing pending_;
-  std::unique_ptr<Arena> arena_;
+  std::unique_ptr<Backend> backend_;
   MemoryClass class_;
-  MemoryKind kind_;
   bool wait_for_pending_;
-  nvtx::Annotator nvtx_;
 };
 
 }  // namespace limen::detail

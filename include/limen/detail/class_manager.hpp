@@ -4,7 +4,7 @@
  */
 #pragma once
 
-#include <limen/detail/arena.hpp>
+#include <limen/detail/backend.hpp>
 #include <limen/detail/class_core.hpp>
 #include <limen/detail/concurrent_facade.hpp>
 #include <limen/manager_config.hpp>
@@ -60,16 +60,16 @@ class ClassManager : public ConcurrentFacade<Derived, P> {
 
   /** @brief True when the CPU fallback serves this manager instead of a GPU. */
   [[nodiscard]] bool emulated() const noexcept {
-    return this->on_core([](auto& c) { return c.arena().emulated(); }, false);
+    return this->on_core([](auto& c) { return c.backend().emulated(); }, false);
   }
   /** @brief The details of the last failed CUDA call (the cause of a DeviceError). */
   [[nodiscard]] std::optional<DeviceErrorInfo> last_device_error() const {
-    return this->on_core([](auto& c) { return c.arena().last_error(); },
+    return this->on_core([](auto& c) { return c.backend().last_error(); },
                          std::optional<DeviceErrorInfo>{});
   }
-  /** @brief The stream the manager copies and records events on. */
+  /** @brief The stream lease(token) uses: the configured one, or one the manager owns. */
   [[nodiscard]] StreamHandle stream() const noexcept {
-    return this->on_core([](auto& c) { return c.arena().stream(); }, StreamHandle{});
+    return this->on_core([](auto& c) { return c.backend().stream(); }, StreamHandle{});
   }
   /**
    * @brief Lends the slot @p token names to device work on @p stream.
@@ -107,9 +107,9 @@ class ClassManager : public ConcurrentFacade<Derived, P> {
   static Cores build(const ManagerConfig& config) {
     const auto memory_class = class_for(config.device);
     if (!memory_class) {
-      throw MemoryErrorException(MemoryError::Unsupported, "device ordinal " +
-                                                               std::to_string(config.device) +
-                                                               " is above 15");
+      throw MemoryErrorException(
+          MemoryError::Unsupported,
+          "device ordinal " + std::to_string(config.device) + " is above 15");
     }
     if (config.capacity > SlotTable<SingleThreaded, HeapArray>::max_capacity) {
       throw MemoryErrorException(MemoryError::Unsupported, "capacity exceeds 2^32 - 2 slots");
@@ -118,22 +118,20 @@ class ClassManager : public ConcurrentFacade<Derived, P> {
       throw MemoryErrorException(MemoryError::Unsupported,
                                  "capacity x slot size overflows the address space");
     }
-    ArenaSpec spec{Kind, config.capacity, slot_stride<P>, slot_alignment<P>, config};
-    ArenaOrError made = make_arena(spec);
-    if (!made.arena) throw MemoryErrorException(made.error, made.why);
+    BackendOrError made = make_backend({Kind, slot_layout<P>(config.capacity), config});
+    if (!made.backend) throw MemoryErrorException(made.error, made.why);
     try {
-      return make_cores(*memory_class, std::move(made.arena), config);
+      return make_cores(*memory_class, std::move(made.backend), config);
     } catch (const std::bad_alloc&) {
       throw MemoryErrorException(MemoryError::OutOfMemory, "the manager's host arrays");
     }
   }
 
-  static Cores make_cores(MemoryClass c, std::unique_ptr<Arena> arena, const ManagerConfig& cfg) {
+  static Cores make_cores(MemoryClass c, std::unique_ptr<Backend> backend,
+                          const ManagerConfig& cfg) {
     const bool wait = cfg.wait_for_pending_frees;
-    if (cfg.thread_safe) {
-      return std::make_unique<Multi>(c, std::move(arena), cfg.capacity, wait, cfg.name);
-    }
-    return std::make_unique<Single>(c, std::move(arena), cfg.capacity, wait, cfg.name);
+    if (cfg.thread_safe) return std::make_unique<Multi>(c, std::move(backend), wait);
+    return std::make_unique<Single>(c, std::move(backend), wait);
   }
 
   // Single-threaded cores ignore Wait::Yes (they report AlreadyBorrowed), so

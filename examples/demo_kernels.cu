@@ -19,7 +19,7 @@ namespace limen::demo {
 
 int scale_on_device(DeviceSlotView<Reading> view, const TokenBatch& batch, float factor,
                     StreamHandle stream) {
-  cuda::detail::scale_kernel<<<1, 32, 0, stream.as<cudaStream_t>()>>>(view, batch, factor);
+  cuda::detail::scale_kernel<<<1, 32, 0, stream.native()>>>(view, batch, factor);
   return static_cast<int>(cudaGetLastError());
 }
 

@@ -1,5 +1,5 @@
-// Chooses the arena for a manager: a GPU when one works, else the CPU fallback.
-#include "arenas.hpp"
+// Chooses the backend for a manager: a GPU when one works, else the CPU fallback.
+#include "backends.hpp"
 
 #include <limen/detail/fixed_array.hpp>
 #include <limen/runtime.hpp>
@@ -8,10 +8,9 @@
 #include <string>
 
 namespace limen::detail {
-
 namespace {
 
-ArenaOrError choose_arena(const ArenaSpec& spec) {
+BackendOrError choose(const BackendSpec& spec) {
   const unsigned ordinal = spec.config.device;
   if (ordinal > max_device_ordinal) {
     return {nullptr, MemoryError::Unsupported,
@@ -19,13 +18,13 @@ ArenaOrError choose_arena(const ArenaSpec& spec) {
   }
   const RuntimeInfo& runtime = runtime_info();
   if (!runtime.fallback_active) {
-#if defined(LIMEN_HAVE_CUDA)
+#if LIMEN_HAVE_CUDA
     if (ordinal >= static_cast<unsigned>(runtime.device_count)) {
       return {nullptr, MemoryError::Unsupported,
               "device ordinal " + std::to_string(ordinal) + " but the CUDA runtime reports " +
                   std::to_string(runtime.device_count) + " device(s)"};
     }
-    return make_cuda_arena(spec);
+    return make_cuda_backend(spec);
 #endif
   }
   if (spec.config.fallback == Fallback::Fail) {
@@ -33,19 +32,20 @@ ArenaOrError choose_arena(const ArenaSpec& spec) {
             "no CUDA device available and the configuration forbids the CPU fallback: " +
                 runtime.fallback_reason};
   }
-  return make_emulated_arena(spec);
+  return make_emulated_backend(spec);
 }
 
 }  // namespace
 
-ArenaOrError make_arena(const ArenaSpec& spec) {
-  if (!checked_product(spec.capacity, spec.stride)) {
-    return {nullptr, MemoryError::Unsupported, "capacity x slot size overflows the address space"};
-  }
+BackendOrError make_backend(const BackendSpec& spec) noexcept {
   try {
-    return choose_arena(spec);
+    if (!checked_product(spec.layout.capacity, spec.layout.stride)) {
+      return {nullptr, MemoryError::Unsupported,
+              "capacity x slot size overflows the address space"};
+    }
+    return choose(spec);
   } catch (const std::bad_alloc&) {
-    return {nullptr, MemoryError::OutOfMemory, "the arena's host bookkeeping"};
+    return {nullptr, MemoryError::OutOfMemory, "the backend's host bookkeeping"};
   }
 }
 

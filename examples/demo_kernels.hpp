@@ -33,7 +33,7 @@ inline void scale_on_host(DeviceSlotView<Reading> view, const TokenBatch& batch,
 }
 
 /// The device path: one thread per token, on stream. Returns the launch's cudaError_t.
-/// Only defined when limen is built with CUDA.
+/// Only defined when limen is built with nvcc (LIMEN_HAVE_CUDA_KERNELS).
 int scale_on_device(DeviceSlotView<Reading> view, const TokenBatch& batch, float factor,
                     StreamHandle stream);
 

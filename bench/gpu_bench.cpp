@@ -1,0 +1,214 @@
+// GPU round trips through limen against what a user would write instead,
+// measured in the same process on the same GPU. Built without Google Benchmark
+// (the GPU machines have none): each case is timed with a steady clock over
+// many iterations after a warm-up, the median of five repeats reported, and
+// every ratio uses a baseline measured in this run.
+//
+//   limen_gpu_bench [--quick]      exit 0: ran; 77: no GPU (skipped); 1: every case failed
+#include <limen/limen.hpp>
+
+#include <cuda_runtime_api.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+/// One measured case: nanoseconds per operation, or why it could not run.
+struct Measured {
+  std::string name;
+  double ns = 0;
+  std::string error;
+};
+
+int g_repeats = 5;
+int g_iterations = 2000;
+
+/// Median over repeats of the mean time of @p iterations calls of @p op.
+double time_ns(const std::function<bool()>& op, int iterations) {
+  for (int i = 0; i < iterations / 10 + 1; ++i) {
+    if (!op()) return -1;  // warm-up
+  }
+  std::vector<double> runs;
+  for (int r = 0; r < g_repeats; ++r) {
+    const auto start = Clock::now();
+    for (int i = 0; i < iterations; ++i) {
+      if (!op()) return -1;
+    }
+    const std::chrono::duration<double, std::nano> took = Clock::now() - start;
+    runs.push_back(took.count() / iterations);
+  }
+  std::sort(runs.begin(), runs.end());
+  return runs[runs.size() / 2];
+}
+
+template <std::size_t Bytes>
+struct Payload {
+  std::byte bytes[Bytes];
+};
+
+limen::ManagerConfig gpu_config() {
+  limen::ManagerConfig c;
+  c.capacity = 64;
+  c.fallback = limen::Fallback::Fail;
+  c.name = "bench";
+  return c;
+}
+
+/// store + read + free of one message through manager M.
+template <class M, class P>
+Measured limen_round_trip(const std::string& name, int iterations) {
+  auto made = M::create(gpu_config());
+  if (!made) return {name, 0, std::string(limen::to_string(made.error()))};
+  auto& m = *made;
+  const auto message = std::make_unique<limen::Message<P>>();
+  volatile std::byte sink{};
+  const double ns = time_ns(
+      [&] {
+        auto t = m.store(*message);
+        if (!t) return false;
+        {
+          auto r = m.read(*t);
+          if (!r) return false;
+          sink = (*r)->payload.bytes[0];
+        }
+        return m.free(*t).has_value();
+      },
+      iterations);
+  return {name, ns, ns < 0 ? "a call failed" : ""};
+}
+
+/// The raw CUDA a device round trip needs at least: a copy each way, one wait.
+template <class P>
+Measured raw_one_sync(const std::string& name, int iterations) {
+  cudaStream_t stream = nullptr;
+  void* host = nullptr;
+  void* device = nullptr;
+  if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess ||
+      cudaHostAlloc(&host, sizeof(P), cudaHostAllocDefault) != cudaSuccess ||
+      cudaMalloc(&device, sizeof(P)) != cudaSuccess) {
+    return {name, 0, "CUDA setup failed"};
+  }
+  const double ns = time_ns(
+      [&] {
+        return cudaMemcpyAsync(device, host, sizeof(P), cudaMemcpyHostToDevice, stream) ==
+                   cudaSuccess &&
+               cudaMemcpyAsync(host, device, sizeof(P), cudaMemcpyDeviceToHost, stream) ==
+                   cudaSuccess &&
+               cudaStreamSynchronize(stream) == cudaSuccess;
+      },
+      iterations);
+  (void)cudaFree(device);
+  (void)cudaFreeHost(host);
+  (void)cudaStreamDestroy(stream);
+  return {name, ns, ns < 0 ? "a CUDA call failed" : ""};
+}
+
+/// Allocate from a warm stream-ordered pool, copy in and out, free: per message.
+template <class P>
+Measured malloc_async(const std::string& name, int iterations) {
+  cudaStream_t stream = nullptr;
+  void* host = nullptr;
+  if (cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking) != cudaSuccess ||
+      cudaHostAlloc(&host, sizeof(P), cudaHostAllocDefault) != cudaSuccess) {
+    return {name, 0, "CUDA setup failed"};
+  }
+  const double ns = time_ns(
+      [&] {
+        void* device = nullptr;
+        return cudaMallocAsync(&device, sizeof(P), stream) == cudaSuccess &&
+               cudaMemcpyAsync(device, host, sizeof(P), cudaMemcpyHostToDevice, stream) ==
+                   cudaSuccess &&
+               cudaMemcpyAsync(host, device, sizeof(P), cudaMemcpyDeviceToHost, stream) ==
+                   cudaSuccess &&
+               cudaFreeAsync(device, stream) == cudaSuccess &&
+               cudaStreamSynchronize(stream) == cudaSuccess;
+      },
+      iterations);
+  (void)cudaFreeHost(host);
+  (void)cudaStreamDestroy(stream);
+  return {name, ns, ns < 0 ? "a CUDA call failed" : ""};
+}
+
+struct Ratio {
+  std::string label;
+  std::string of;
+  std::string over;
+};
+
+template <std::size_t Bytes>
+void round_trips(const std::string& size, std::vector<Measured>& out, std::vector<Ratio>& ratios) {
+  using P = Payload<Bytes>;
+  const int n = Bytes >= (1 << 20) ? g_iterations / 20 : g_iterations;
+  out.push_back(limen_round_trip<limen::DeviceManager<P>, P>("device_round_trip/" + size, n));
+  out.push_back(raw_one_sync<P>("raw_one_sync/" + size, n));
+  out.push_back(malloc_async<P>("malloc_async_round_trip/" + size, n));
+  out.push_back(limen_round_trip<limen::PinnedManager<P>, P>("pinned_round_trip/" + size, n));
+  out.push_back(limen_round_trip<limen::SharedManager<P>, P>("shared_round_trip/" + size, n));
+  ratios.push_back({"limen device / raw one-sync copies (time), " + size,
+                    "device_round_trip/" + size, "raw_one_sync/" + size});
+  ratios.push_back({"limen device / cudaMallocAsync+copies+free (time), " + size,
+                    "device_round_trip/" + size, "malloc_async_round_trip/" + size});
+}
+
+const Measured* find(const std::vector<Measured>& all, const std::string& name) {
+  for (const auto& m : all) {
+    if (m.name == name) return &m;
+  }
+  return nullptr;
+}
+
+void report(const std::vector<Measured>& all, const std::vector<Ratio>& ratios) {
+  std::printf("%-44s %14s\n", "case", "ns/op");
+  for (const auto& m : all) {
+    if (m.error.empty()) {
+      std::printf("%-44s %14.1f\n", m.name.c_str(), m.ns);
+    } else {
+      std::printf("%-44s %14s  (%s)\n", m.name.c_str(), "error", m.error.c_str());
+    }
+  }
+  std::printf("\n%-64s %8s\n", "ratio (same run; < 1 means limen is faster)", "value");
+  for (const auto& r : ratios) {
+    const Measured* a = find(all, r.of);
+    const Measured* b = find(all, r.over);
+    if (a == nullptr || b == nullptr || !a->error.empty() || !b->error.empty() || b->ns <= 0) {
+      std::printf("%-64s %8s\n", r.label.c_str(), "n/a");
+    } else {
+      std::printf("%-64s %7.2fx\n", r.label.c_str(), a->ns / b->ns);
+    }
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--quick") == 0) {
+      g_repeats = 3;
+      g_iterations = 300;
+    }
+  }
+  const auto& info = limen::runtime_info();
+  if (info.fallback_active) {
+    std::printf("no usable GPU (%s): GPU benchmarks skipped\n", info.fallback_reason.c_str());
+    return 77;
+  }
+  std::printf("GPU: %s\n\n", info.devices[0].name.c_str());
+  std::vector<Measured> all;
+  std::vector<Ratio> ratios;
+  round_trips<64>("64B", all, ratios);
+  round_trips<4096>("4KiB", all, ratios);
+  round_trips<(1 << 20)>("1MiB", all, ratios);
+  report(all, ratios);
+  const bool any_ran =
+      std::any_of(all.begin(), all.end(), [](const Measured& m) { return m.error.empty(); });
+  return any_ran ? 0 : 1;
+}

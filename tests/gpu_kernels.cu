@@ -1,0 +1,85 @@
+// Kernels for the gpu-labelled tests: they write slots through a DeviceSlotView
+// or a lease's device pointer, optionally after spinning (a long-running
+// kernel), and one faults on purpose.
+#include "gpu_kernels.hpp"
+
+#include <cuda_runtime_api.h>
+
+namespace limen::test::kernels {
+namespace {
+
+// std::array's accessors are host-only constexpr functions; the tensor is nine
+// u32 in a row, so write them through a plain pointer.
+__device__ void fill(TestTensor& t, std::uint32_t value) {
+  auto* words = reinterpret_cast<std::uint32_t*>(&t);
+  for (int i = 0; i < 9; ++i) words[i] = value;
+}
+
+__device__ std::uint64_t global_nanoseconds() {
+  std::uint64_t t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  return t;
+}
+
+__device__ void spin_for(std::uint64_t ns) {
+  const std::uint64_t start = global_nanoseconds();
+  while (global_nanoseconds() - start < ns) {
+  }
+}
+
+__global__ void fill_view_kernel(DeviceSlotView<TestTensor> view, std::uint32_t index,
+                                 std::uint32_t value) {
+  fill(view[index], value);
+}
+
+__global__ void fill_pointer_kernel(TestTensor* target, std::uint32_t value) {
+  fill(*target, value);
+}
+
+__global__ void spin_then_fill_kernel(TestTensor* target, std::uint32_t value, std::uint64_t ns) {
+  spin_for(ns);
+  fill(*target, value);
+}
+
+__global__ void spin_kernel(std::uint64_t ns) {
+  spin_for(ns);
+}
+
+__global__ void fault_kernel(volatile std::uint32_t* nowhere) {
+  *nowhere = 1;
+}
+
+int launched() {
+  return static_cast<int>(cudaGetLastError());
+}
+
+}  // namespace
+
+int fill_through_view(DeviceSlotView<TestTensor> view, std::uint32_t index, std::uint32_t value,
+                      StreamHandle stream) {
+  fill_view_kernel<<<1, 1, 0, stream.native()>>>(view, index, value);
+  return launched();
+}
+
+int fill_through_pointer(TestTensor* target, std::uint32_t value, StreamHandle stream) {
+  fill_pointer_kernel<<<1, 1, 0, stream.native()>>>(target, value);
+  return launched();
+}
+
+int spin_then_fill(TestTensor* target, std::uint32_t value, std::uint64_t nanoseconds,
+                   StreamHandle stream) {
+  spin_then_fill_kernel<<<1, 1, 0, stream.native()>>>(target, value, nanoseconds);
+  return launched();
+}
+
+int spin(std::uint64_t nanoseconds, StreamHandle stream) {
+  spin_kernel<<<1, 1, 0, stream.native()>>>(nanoseconds);
+  return launched();
+}
+
+int fault_illegal_address(StreamHandle stream) {
+  fault_kernel<<<1, 1, 0, stream.native()>>>(reinterpret_cast<volatile std::uint32_t*>(0x8));
+  return launched();
+}
+
+}  // namespace limen::test::kernels

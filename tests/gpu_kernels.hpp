@@ -1,0 +1,33 @@
+// Host launchers for the kernels the gpu-labelled tests use. Plain C++: the
+// tests include it with g++; gpu_kernels.cu implements it with nvcc. Each
+// returns the launch's cudaError_t (0 on success).
+#pragma once
+
+#include "test_payload.hpp"
+
+#include <limen/device_view.hpp>
+#include <limen/stream.hpp>
+
+#include <cstdint>
+
+namespace limen::test::kernels {
+
+/// Sets every element of view[index] to value, on stream.
+int fill_through_view(DeviceSlotView<TestTensor> view, std::uint32_t index, std::uint32_t value,
+                      StreamHandle stream);
+
+/// Sets every element of *target to value, on stream.
+int fill_through_pointer(TestTensor* target, std::uint32_t value, StreamHandle stream);
+
+/// Spins for about `nanoseconds` on the device, then fills *target with value
+/// (a long kernel whose write lands late).
+int spin_then_fill(TestTensor* target, std::uint32_t value, std::uint64_t nanoseconds,
+                   StreamHandle stream);
+
+/// Spins for about `nanoseconds` on the device and touches nothing.
+int spin(std::uint64_t nanoseconds, StreamHandle stream);
+
+/// Writes through an invalid address: the context gets the sticky cudaErrorIllegalAddress.
+int fault_illegal_address(StreamHandle stream);
+
+}  // namespace limen::test::kernels
