@@ -1,11 +1,14 @@
 /**
  * @file slot_table.hpp
- * @brief Token bookkeeping shared by every manager: free list, generations,
- * borrow state and counters. It never touches payload memory.
+ * @brief Token bookkeeping shared by every manager: the slot state machine
+ * (generations, borrow state, retains) over a sharded free list and counters.
+ * It never touches payload memory.
  */
 #pragma once
 
 #include <limen/detail/fixed_array.hpp>
+#include <limen/detail/free_list.hpp>
+#include <limen/detail/slot_counters.hpp>
 #include <limen/detail/slot_word.hpp>
 #include <limen/detail/sync_policy.hpp>
 #include <limen/result.hpp>
@@ -43,18 +46,14 @@ struct alignas(Sync::line_align) SlotMeta {
 };
 
 /**
- * @brief One ABA-safe LIFO free list (a Treiber stack with a tagged head) plus
- * the counters of the operations that use it, on one cache line.
+ * @brief What one shard's worker writes: its free stack and its counters, on
+ * one cache line (with `MultiThreaded`), so threads with different homes
+ * never write the same line.
  */
 template <class Sync>
 struct alignas(Sync::line_align) Shard {
-  typename Sync::template Atomic<std::uint64_t> head{};  ///< tag << 32 | index
-  typename Sync::template Atomic<std::uint64_t> stores{};
-  typename Sync::template Atomic<std::uint64_t> frees{};
-  typename Sync::template Atomic<std::uint64_t> failed_stores{};
-  typename Sync::template Atomic<std::uint64_t> bytes_to_device{};
-  typename Sync::template Atomic<std::uint64_t> bytes_to_host{};
-  typename Sync::template Atomic<std::uint64_t> synchronizations{};
+  FreeStack<Sync> free;
+  SlotCounters<Sync> counts;
 };
 
 /**
@@ -70,7 +69,8 @@ struct alignas(Sync::line_align) Shard {
 template <class Sync, template <class> class Storage>
 class SlotTable {
   using Word = std::uint64_t;
-  static constexpr std::uint32_t empty_index = 0xFFFF'FFFFU;
+  using Counters = SlotCounters<Sync>;
+  static constexpr std::uint32_t empty_index = end_of_list;
   static constexpr std::uint32_t shards = Sync::shard_count;
 
  public:
@@ -83,8 +83,7 @@ class SlotTable {
     for (std::size_t i = 0; i < capacity; ++i) {
       meta_[i].next.store(i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : empty_index);
     }
-    shard_[0].head.store(capacity > 0 ? 0 : empty_index);
-    for (std::uint32_t s = 1; s < shards; ++s) shard_[s].head.store(empty_index);
+    if (capacity > 0) shard_[0].free.reset(0);
   }
 
   SlotTable(const SlotTable&) = delete;
@@ -99,7 +98,7 @@ class SlotTable {
   Result<MessageToken> allocate(std::uint32_t home, bool* stole = nullptr) noexcept {
     const std::uint32_t index = pop_any(home, stole);
     if (index == empty_index) {
-      shard(home).failed_stores.fetch_add(1, std::memory_order_relaxed);
+      Counters::bump(shard(home).counts.failed_stores);
       return MemoryError::NoFreeSlots;
     }
     auto& word = meta_[index].word;
@@ -120,7 +119,7 @@ class SlotTable {
     auto& word = meta_[index].word;
     const Word w = word.load(std::memory_order_relaxed);
     word.store(slot_word::with_phase(w, slot_word::Phase::Occupied), std::memory_order_release);
-    shard(home).stores.fetch_add(1, std::memory_order_relaxed);
+    Counters::bump(shard(home).counts.stores);
     const std::uint32_t generation = slot_word::generation(w);
     if (shards == 1 || sample_peak_now || (generation & 63U) == 1U) sample_peak();
   }
@@ -257,7 +256,7 @@ class SlotTable {
     word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
                std::memory_order_release);
     push(index, home);
-    shard(home).frees.fetch_add(1, std::memory_order_relaxed);
+    Counters::bump(shard(home).counts.frees);
   }
 
   /** @brief Undoes begin_free(): the message is back, exactly as it was. */
@@ -274,7 +273,7 @@ class SlotTable {
    */
   void defer_free(std::uint32_t home) noexcept {
     pending_.fetch_add(1, std::memory_order_relaxed);
-    shard(home).frees.fetch_add(1, std::memory_order_relaxed);
+    Counters::bump(shard(home).counts.frees);
   }
 
   /** @brief Makes a deferred slot (its device work done) available again. */
@@ -316,8 +315,8 @@ class SlotTable {
     std::uint64_t freed = 0;
     // Stores first, frees second: frees counted later only lower the result, so
     // under concurrency it can lag the truth but never exceed it.
-    for (const auto& s : shard_) stored += s.stores.load(std::memory_order_acquire);
-    for (const auto& s : shard_) freed += s.frees.load(std::memory_order_acquire);
+    for (const auto& s : shard_) stored += s.counts.stores.load(std::memory_order_acquire);
+    for (const auto& s : shard_) freed += s.counts.frees.load(std::memory_order_acquire);
     const std::uint64_t used = stored > freed ? stored - freed : 0;
     return used < capacity_ ? used : capacity_;
   }
@@ -333,30 +332,13 @@ class SlotTable {
 
   /** @brief Counts a store that failed after allocate() succeeded or before it ran. */
   void count_failed_store(std::uint32_t home) noexcept {
-    shard(home).failed_stores.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  void count_to_device(std::uint32_t home, std::uint64_t bytes) noexcept {
-    shard(home).bytes_to_device.fetch_add(bytes, std::memory_order_relaxed);
-  }
-  void count_to_host(std::uint32_t home, std::uint64_t bytes) noexcept {
-    shard(home).bytes_to_host.fetch_add(bytes, std::memory_order_relaxed);
-  }
-  void count_synchronization(std::uint32_t home) noexcept {
-    shard(home).synchronizations.fetch_add(1, std::memory_order_relaxed);
+    Counters::bump(shard(home).counts.failed_stores);
   }
 
   /** @brief A snapshot of the counters (summed over shards). */
   [[nodiscard]] ManagerStats stats() const noexcept {
     ManagerStats out;
-    for (const auto& s : shard_) {
-      out.stores += s.stores.load(std::memory_order_relaxed);
-      out.frees += s.frees.load(std::memory_order_relaxed);
-      out.failed_stores += s.failed_stores.load(std::memory_order_relaxed);
-      out.bytes_host_to_device += s.bytes_to_device.load(std::memory_order_relaxed);
-      out.bytes_device_to_host += s.bytes_to_host.load(std::memory_order_relaxed);
-      out.synchronizations += s.synchronizations.load(std::memory_order_relaxed);
-    }
+    for (const auto& s : shard_) s.counts.add_to(out);
     out.in_use = in_use();
     out.pending_frees = pending();
     const std::uint64_t peak = peak_.load(std::memory_order_relaxed);
@@ -425,14 +407,17 @@ class SlotTable {
 
   Shard<Sync>& shard(std::uint32_t home) noexcept { return shard_[home % shards]; }
 
-  static constexpr std::uint64_t pack(std::uint64_t tag, std::uint32_t index) noexcept {
-    return (tag << 32) | index;
+  /** @brief Slot @p index's free-list link. */
+  auto links() noexcept {
+    return [this](std::uint32_t index) -> auto& {
+      return meta_[index].next;
+    };
   }
 
   /** @brief Pops from the home shard, then from the others in turn. */
   std::uint32_t pop_any(std::uint32_t home, bool* stole) noexcept {
     for (std::uint32_t i = 0; i < shards; ++i) {
-      const std::uint32_t index = pop(shard_[(home + i) % shards]);
+      const std::uint32_t index = shard_[(home + i) % shards].free.pop(links());
       if (index != empty_index) {
         if (stole != nullptr) *stole = i != 0;
         return index;
@@ -441,28 +426,8 @@ class SlotTable {
     return empty_index;
   }
 
-  std::uint32_t pop(Shard<Sync>& s) noexcept {
-    Word head = s.head.load(std::memory_order_acquire);
-    for (;;) {
-      const auto index = static_cast<std::uint32_t>(head);
-      if (index == empty_index) return empty_index;
-      const std::uint32_t next = meta_[index].next.load(std::memory_order_relaxed);
-      // The tag changes on every push and pop, so a head that was popped and
-      // pushed back meanwhile fails this CAS instead of installing a stale next.
-      if (s.head.compare_exchange_weak(head, pack((head >> 32) + 1, next),
-                                       std::memory_order_acq_rel, std::memory_order_acquire)) {
-        return index;
-      }
-    }
-  }
-
   void push(std::uint32_t index, std::uint32_t home) noexcept {
-    auto& s = shard(home);
-    Word head = s.head.load(std::memory_order_relaxed);
-    do {
-      meta_[index].next.store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
-    } while (!s.head.compare_exchange_weak(head, pack((head >> 32) + 1, index),
-                                           std::memory_order_release, std::memory_order_relaxed));
+    shard(home).free.push(index, links());
   }
 
   Storage<Meta> meta_;

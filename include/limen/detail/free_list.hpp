@@ -1,0 +1,79 @@
+/**
+ * @file free_list.hpp
+ * @brief The free-slot stacks of a slot table: one LIFO per shard, lock-free
+ * and ABA-safe when shared between threads, a plain index when not.
+ */
+#pragma once
+
+#include <limen/detail/sync_policy.hpp>
+
+#include <atomic>
+#include <cstdint>
+
+namespace limen::detail {
+
+/// The index that ends a stack (and that no token may carry).
+inline constexpr std::uint32_t end_of_list = 0xFFFF'FFFFU;
+
+/**
+ * @brief One LIFO stack of slot indices, linked through the slots' own `next`
+ * words (@p links(i) returns slot i's link).
+ *
+ * With `MultiThreaded` it is a Treiber stack whose head carries a tag that
+ * changes on every push and pop, so a head popped and pushed back meanwhile
+ * fails the compare-and-swap instead of installing a stale link. With
+ * `SingleThreaded` it is a plain index: no tag, no loop.
+ */
+template <class Sync>
+class FreeStack {
+  using Word = std::uint64_t;
+
+ public:
+  FreeStack() noexcept { head_.store(pack(0, end_of_list), std::memory_order_relaxed); }
+
+  /** @brief Makes @p first (linked onwards by the caller) the stack's top. */
+  void reset(std::uint32_t first) noexcept {
+    head_.store(pack(0, first), std::memory_order_relaxed);
+  }
+
+  template <class Links>
+  [[nodiscard]] std::uint32_t pop(Links links) noexcept {
+    Word head = head_.load(std::memory_order_acquire);
+    if constexpr (!Sync::shared) {
+      const auto index = static_cast<std::uint32_t>(head);
+      if (index != end_of_list) head_.store(links(index).load(std::memory_order_relaxed));
+      return index;
+    } else {
+      for (;;) {
+        const auto index = static_cast<std::uint32_t>(head);
+        if (index == end_of_list) return end_of_list;
+        const std::uint32_t next = links(index).load(std::memory_order_relaxed);
+        if (head_.compare_exchange_weak(head, pack((head >> 32) + 1, next),
+                                        std::memory_order_acq_rel, std::memory_order_acquire)) {
+          return index;
+        }
+      }
+    }
+  }
+
+  template <class Links>
+  void push(std::uint32_t index, Links links) noexcept {
+    Word head = head_.load(std::memory_order_relaxed);
+    if constexpr (!Sync::shared) {
+      links(index).store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+      head_.store(index, std::memory_order_relaxed);
+    } else {
+      do {
+        links(index).store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+      } while (!head_.compare_exchange_weak(head, pack((head >> 32) + 1, index),
+                                            std::memory_order_release, std::memory_order_relaxed));
+    }
+  }
+
+ private:
+  static constexpr Word pack(Word tag, std::uint32_t index) noexcept { return (tag << 32) | index; }
+
+  typename Sync::template Atomic<Word> head_;
+};
+
+}  // namespace limen::detail
