@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ConcurrentManager round trips (store + read + free) against a mutex-wrapped
 // HeapManager and against new/delete, at 1 and 2 threads, 64 B and 4 KiB payloads.
 // Each thread works on its own tokens ("disjoint tokens").

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // GPU round trips through limen against what a user would write instead,
 // measured in the same process on the same GPU. Built without Google Benchmark
 // (the GPU machines have none): each case is timed with a steady clock over

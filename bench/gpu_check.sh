@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # GPU check for limen: builds the gpu-labelled tests, the demo, limen-info and
 # the GPU benchmark with every core, runs them, and prints one summary table.
 # On a machine without a GPU it says so, runs what can run (everything skips

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NVTX annotation cost on the host store/free path. This one program is built
 // twice: against limen (annotations compiled in; no tool attached, as in
 // production without Nsight) and against a copy of the library built without

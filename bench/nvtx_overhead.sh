@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
 # NVTX overhead: runs the store/free loop built with NVTX compiled in (no tool
 # attached) and without, three times each, interleaved, and prints the ratio of
 # their median times (1.05 = 5 % overhead).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A console reporter that also prints throughput ratios between benchmark runs
 // of the same binary, so every claim compares against a baseline measured in
 // the same run.

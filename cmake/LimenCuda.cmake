@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: Apache-2.0
 # CUDA and NVTX detection for limen. See shared/reference/toolchain.md for the
 # CMake 3.25 + nvcc 13 traps handled here.
 #

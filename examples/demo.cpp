@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // limen demo: one message through every memory class, saying which backend
 // really ran (GPU or CPU fallback) and what it cost, then two workers sharing
 // a ConcurrentManager.

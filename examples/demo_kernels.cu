@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The demo's kernel: scales the readings of a batch of tokens in place.
 #include "demo_kernels.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The demo's payload and its transform: one function, run by a CUDA kernel on
 // a GPU and by a host loop in the CPU fallback. Plain C++ (g++ and nvcc).
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Fault injection into the CPU fallback (limen/fault_injection.hpp), or, in a
 // library built without it, the same hooks answering "never".
 #include "backend/backends.hpp"

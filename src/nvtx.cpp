@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // limen's NVTX calls, compiled once (see include/limen/detail/nvtx.hpp).
 #include <limen/detail/nvtx.hpp>
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The one-time CUDA probe behind runtime_info().
 #include "runtime_state.hpp"
 

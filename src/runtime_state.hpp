@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Process-wide device health, written by the GPU backends (src/runtime.cpp).
 #pragma once
 

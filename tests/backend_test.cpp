@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pinned, device and shared managers: copies and their counters, the CPU
 // fallback, construction errors, injected CUDA failures, make_manager.
 #include "test_support.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // ConcurrentManager: the original's concurrent tests, a randomized stress test
 // (run under TSan in CI) and misuse across threads.
 #include "test_support.hpp"

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The typed conformance suite: every manager, every memory class, every mode.
 // A new manager joins by adding one line to `Managers` at the bottom.
 #include "test_support.hpp"

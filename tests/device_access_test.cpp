@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Leases, in-flight slots, stream-ordered free and device views, driven in the
 // CPU fallback (held events stand in for a kernel still running), plus the
 // error path of every injected CUDA failure kind.

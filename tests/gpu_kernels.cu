@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Kernels for the gpu-labelled tests: they write slots through a DeviceSlotView
 // or a lease's device pointer, optionally after spinning (a long-running
 // kernel), and one faults on purpose.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host launchers for the kernels the gpu-labelled tests use. Plain C++: the
 // tests include it with g++; gpu_kernels.cu implements it with nvcc. Each
 // returns the launch's cudaError_t (0 on success).

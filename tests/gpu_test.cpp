@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tests that need a real GPU (label "gpu"). Each skips, saying why, when the
 // CUDA probe found no usable device; on a GPU machine they check the real
 // allocations and mappings, that host reads wait for kernels (leased on a

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Host managers beyond the conformance suite: payloads of any movable type,
 // exception safety, teardown, construction limits.
 #include "test_support.hpp"

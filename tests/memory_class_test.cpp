@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // MemoryClass, PlacementAcceptance and decide_placement.
 #include <limen/memory_class.hpp>
 

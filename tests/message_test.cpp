@@ -1,8 +1,10 @@
+// SPDX-License-Identifier: Apache-2.0
 // Tokens, headers, flags, messages, errors and Result.
 #include <limen/limen.hpp>
 
 #include <gtest/gtest.h>
 
+#include <memory>
 #include <string>
 #include <type_traits>
 #include <unordered_set>
@@ -137,6 +139,30 @@ TEST(Result, MoveOnlyValues) {
   Result<std::unique_ptr<int>> r = std::make_unique<int>(4);
   std::unique_ptr<int> p = std::move(r).value();
   EXPECT_EQ(*p, 4);
+}
+
+// A token's Result must travel in registers: trivially copyable, two words.
+static_assert(std::is_trivially_copyable_v<Result<MessageToken>>);
+static_assert(sizeof(Result<MessageToken>) <= 2 * sizeof(void*));
+static_assert(!std::is_copy_constructible_v<Result<std::unique_ptr<int>>>);
+static_assert(std::is_nothrow_move_constructible_v<Result<std::unique_ptr<int>>>);
+
+TEST(Result, CopiesAndAssignmentsKeepTheRightMember) {
+  Result<std::string> text = std::string(100, 'x');
+  Result<std::string> copy = text;
+  EXPECT_EQ(*copy, std::string(100, 'x'));
+  copy = MemoryError::BadToken;  // the string is destroyed (ASan/LSan see a leak otherwise)
+  EXPECT_EQ(copy.error(), MemoryError::BadToken);
+  copy = text;
+  EXPECT_EQ(copy->size(), 100U);
+  Result<std::string> moved = std::move(copy);
+  EXPECT_EQ(*moved, *text);
+  text = std::move(moved);
+  EXPECT_TRUE(text.has_value());
+  Result<MessageToken> token = MessageToken{3, 4};
+  Result<MessageToken> other = MemoryError::NoFreeSlots;
+  other = token;
+  EXPECT_EQ(other->generation(), 4U);
 }
 
 TEST(MemoryErrorException, CarriesContext) {

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // StaticManager makes no heap allocation at all. This file replaces the global
 // allocation functions of the test binary with counting ones; counting is
 // armed per thread, only inside the checked scope.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The NVTX capture tool (see nvtx_capture.hpp). NVTX calls its two init
 // functions through the strong symbols defined at the bottom; it then patches
 // NVTX's function tables so that limen's calls land here. Registration

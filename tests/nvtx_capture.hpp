@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // A test-only NVTX tool, linked statically into the test binary (NVTX's static
 // injection): it records what limen tells NVTX so tests can assert on it.
 #pragma once

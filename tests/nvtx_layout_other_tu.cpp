@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Half of the layout test (nvtx_layout_test.cpp): this translation unit is
 // compiled with LIMEN_NVTX_DISABLE, the switch that once changed the layout of
 // every manager per translation unit. limen's types must be identical here.

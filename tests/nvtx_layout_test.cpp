@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Managers built in one translation unit and used in another compiled with a
 // different NVTX switch must agree on every layout (run under ASan in CI: the
 // old per-translation-unit switch gave a heap-buffer-overflow here).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared by nvtx_layout_test.cpp and nvtx_layout_other_tu.cpp: functions that
 // build and use managers in a translation unit compiled another way.
 #pragma once

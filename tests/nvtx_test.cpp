@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // NVTX annotations, checked through the static capture tool: ranges named
 // after the manager, a category per memory class, error marks, and the NVTX
 // memory API (one heap per pool, one region per stored message).

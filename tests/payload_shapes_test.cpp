@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Payloads of unusual shape in every manager: over-aligned, empty, one byte and
 // very large. Each must round-trip through store, read, read_mut and reuse,
 // with its alignment kept in every class.

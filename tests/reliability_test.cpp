@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Defects found by adversarial testing (issue 9), each pinned by a test that
 // failed before its fix, in every manager kind it applies to: stale counts
 // after deferred frees, a failing free hiding a message, over-aligned

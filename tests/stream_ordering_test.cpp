@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The GPU path as the CPU fallback models it (issue 10): host access never
 // queues behind work on other slots, stores never wait for the device, a
 // borrowed stream is used only for the leases asked of it, graph capture is

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The payload the tests store: shared by host tests and the test kernels (nvcc).
 #pragma once
 

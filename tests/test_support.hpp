@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Shared helpers for limen's tests: payload types and a generic way to build
 // and poke any manager without knowing its concrete type.
 #pragma once

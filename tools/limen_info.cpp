@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // limen-info: what this machine gives limen. Prints runtime_info() (CUDA
 // compiled in, versions, devices, why the CPU fallback is active), whether
 // NVTX annotations are compiled in and a tool is attached, and a short

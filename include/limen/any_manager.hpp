@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file any_manager.hpp
  * @brief AnyManager<P> and make_manager: pick the backend at run time by MemoryClass.
@@ -29,10 +30,10 @@ namespace limen {
 template <class P>
 class AnyManager {
  public:
-  using payload_type = P;
-  using ReadGuard = limen::ReadGuard<P>;
-  using WriteGuard = limen::WriteGuard<P>;
-  using HeaderGuard = limen::HeaderGuard;
+  using payload_type = P;                   ///< the payload type
+  using ReadGuard = limen::ReadGuard<P>;    ///< what read() gives: shared access
+  using WriteGuard = limen::WriteGuard<P>;  ///< what read_mut() gives: exclusive access
+  using HeaderGuard = limen::HeaderGuard;   ///< what peek_header() gives
 
   /** @brief Wraps a movable manager. */
   template <class M>
@@ -45,27 +46,41 @@ class AnyManager {
       : impl_(std::make_unique<Model<M>>(std::forward<Args>(args)...)),
         class_(impl_->memory_class()) {}
 
+  /** @brief Stores @p message in a free slot: its token, or NoFreeSlots (see MemoryManager). */
   Result<MessageToken> store(Message<P> message) {
     if (!impl_) [[unlikely]]
       return MemoryError::Unsupported;
     return impl_->store(std::move(message));
   }
+  /** @brief Shared access to the message @p t names (waits like the wrapped manager). */
   Result<ReadGuard> read(MessageToken t) const { return on_token(&Concept::read, t); }
+  /** @brief Exclusive access to the message @p t names (waits like the wrapped manager). */
   Result<WriteGuard> read_mut(MessageToken t) { return on_token(&Concept::read_mut, t); }
   /** @brief read() that never waits: AlreadyBorrowed instead (same as read() for managers that
    * never wait). */
   Result<ReadGuard> try_read(MessageToken t) const { return on_token(&Concept::try_read, t); }
+  /** @brief read_mut() that never waits: AlreadyBorrowed instead. */
   Result<WriteGuard> try_read_mut(MessageToken t) { return on_token(&Concept::try_read_mut, t); }
+  /** @brief The header of the message @p t names; never touches device memory. */
   Result<HeaderGuard> peek_header(MessageToken t) const {
     return on_token(&Concept::peek_header, t);
   }
+  /** @brief Releases the slot (stream-ordered where device work uses it). */
   Result<void> free(MessageToken t) { return on_token(&Concept::free, t); }
+  /** @brief Marks @p t queue-owned: free() fails with QueueOwned until release(). */
   Result<void> retain(MessageToken t) { return on_token(&Concept::retain, t); }
+  /** @brief Undoes one retain(). */
   Result<void> release(MessageToken t) { return on_token(&Concept::release, t); }
+  /** @brief Slots a store could use now (0 once moved from). */
   [[nodiscard]] std::size_t available() const noexcept { return impl_ ? impl_->available() : 0; }
+  /** @brief Total slots (0 once moved from). */
   [[nodiscard]] std::size_t capacity() const noexcept { return impl_ ? impl_->capacity() : 0; }
+  /** @brief The wrapped manager's memory class. */
   [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
-  [[nodiscard]] ManagerStats stats() const noexcept { return impl_ ? impl_->stats() : ManagerStats{}; }
+  /** @brief The wrapped manager's counters (all zero once moved from). */
+  [[nodiscard]] ManagerStats stats() const noexcept {
+    return impl_ ? impl_->stats() : ManagerStats{};
+  }
   /** @brief True when the CPU fallback emulates this manager's class (never for host). */
   [[nodiscard]] bool emulated() const noexcept { return impl_ && impl_->emulated(); }
   /** @brief The last failed CUDA call (device-backed classes only). */
@@ -173,7 +188,8 @@ Result<AnyManager<P>> make_manager(MemoryClass memory_class, ManagerConfig confi
   };
   if (memory_class.kind() == MemoryKind::Host) {
     const auto host = MemoryClass::host();
-    if (config.thread_safe) return wrap(ConcurrentManager<P>::create(config.capacity, host, config.name));
+    if (config.thread_safe)
+      return wrap(ConcurrentManager<P>::create(config.capacity, host, config.name));
     return wrap(HeapManager<P>::create(config.capacity, host, config.name));
   }
   if constexpr (!std::is_trivially_copyable_v<P>) {

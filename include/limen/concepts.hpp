@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file concepts.hpp
  * @brief The manager interface as concepts: HeaderStore, MemoryManager, ScopedManager.

@@ -1,11 +1,12 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file concurrent_manager.hpp
  * @brief ConcurrentManager<P>: thread-safe slots with per-slot guards and a lock-free free list.
  */
 #pragma once
 
-#include <limen/detail/host_core.hpp>
 #include <limen/detail/concurrent_facade.hpp>
+#include <limen/detail/host_core.hpp>
 
 #include <atomic>
 #include <cstddef>

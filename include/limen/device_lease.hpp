@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file device_lease.hpp
  * @brief DeviceLease<P>: a slot lent to device work on one stream.
@@ -24,6 +25,7 @@ namespace limen {
 template <class P>
 class DeviceLease {
  public:
+  /** @brief Made by a manager's lease(); ends by calling @p end on @p owner's slot @p index. */
   DeviceLease(P* device_ptr, StreamHandle stream, void* owner, std::uint32_t index,
               detail::ReleaseFn end) noexcept
       : guard_(device_ptr, owner, index, end), stream_(stream) {}

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file device_manager.hpp
  * @brief DeviceManager<P>: message slots in device memory carved from a CUDA memory pool on the

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file device_view.hpp
  * @brief DeviceSlotView<P>: a kernel's view of a manager's payload slots.
@@ -24,7 +25,10 @@ namespace limen {
 template <class P>
 class DeviceSlotView {
  public:
+  /** @brief An empty view (capacity 0). */
   constexpr DeviceSlotView() noexcept = default;
+  /** @brief A view of @p capacity payloads, the first at @p first_payload, @p stride bytes apart.
+   */
   constexpr DeviceSlotView(std::byte* first_payload, std::size_t stride,
                            std::uint32_t capacity) noexcept
       : base_(first_payload), stride_(stride), capacity_(capacity) {}
@@ -38,8 +42,11 @@ class DeviceSlotView {
     return (*this)[token.index()];
   }
 
+  /** @brief The first slot's payload. */
   [[nodiscard]] LIMEN_HD std::byte* base() const noexcept { return base_; }
+  /** @brief Bytes from one payload to the next. */
   [[nodiscard]] LIMEN_HD std::size_t stride() const noexcept { return stride_; }
+  /** @brief How many slots the view covers. */
   [[nodiscard]] LIMEN_HD std::uint32_t capacity() const noexcept { return capacity_; }
 
  private:

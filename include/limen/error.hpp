@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file error.hpp
  * @brief The error vocabulary shared by every manager: MemoryError and its exception.
@@ -43,11 +44,11 @@ enum class MemoryError : std::uint8_t {
  * runtime call and `where` the limen source line that made it.
  */
 struct DeviceErrorInfo {
-  int code = 0;
-  std::string name;
-  std::string text;
-  std::string call;
-  std::string where;
+  int code = 0;       ///< the cudaError_t value
+  std::string name;   ///< e.g. "cudaErrorIllegalAddress"
+  std::string text;   ///< the runtime's description
+  std::string call;   ///< the runtime call that failed, e.g. "cudaEventSynchronize"
+  std::string where;  ///< the limen source file and line that made the call
 };
 
 /**
@@ -58,6 +59,7 @@ struct DeviceErrorInfo {
  */
 class MemoryErrorException : public std::runtime_error {
  public:
+  /** @brief An exception for @p error; @p context (if any) follows its description in what(). */
   explicit MemoryErrorException(MemoryError error, std::string_view context = {});
 
   /** @brief The error this exception carries. */

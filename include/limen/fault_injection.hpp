@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file fault_injection.hpp
  * @brief Test hooks into the CPU fallback: injected CUDA failures, device work

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file guard.hpp
  * @brief The RAII guards every manager hands out: HeaderGuard, ReadGuard<P>, WriteGuard<P>.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file heap_manager.hpp
  * @brief HeapManager<P>: host slots on the heap, capacity fixed at construction.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file limen.hpp
  * @brief The whole public API of limen in one include.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file manager_config.hpp
  * @brief ManagerConfig: how to build a pinned, device or shared manager.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file memory_class.hpp
  * @brief Where a manager keeps its slots (MemoryClass) and which classes a
@@ -31,10 +32,13 @@ class MemoryClass {
   /** @brief Ordinary host memory; the default. */
   constexpr MemoryClass() noexcept = default;
 
+  /** @brief Ordinary (pageable) host memory. */
   [[nodiscard]] static constexpr MemoryClass host() noexcept { return {MemoryKind::Host, 0}; }
+  /** @brief Page-locked host memory, mapped into the device address space. */
   [[nodiscard]] static constexpr MemoryClass pinned_host() noexcept {
     return {MemoryKind::PinnedHost, 0};
   }
+  /** @brief CUDA managed memory, migrated between host and device on demand. */
   [[nodiscard]] static constexpr MemoryClass shared() noexcept { return {MemoryKind::Shared, 0}; }
 
   /**
@@ -53,6 +57,7 @@ class MemoryClass {
     return MemoryClass{MemoryKind::Device, static_cast<std::uint8_t>(ordinal)};
   }
 
+  /** @brief The kind of memory. */
   [[nodiscard]] constexpr MemoryKind kind() const noexcept { return kind_; }
   /** @brief The device ordinal; 0 for every kind but Device. */
   [[nodiscard]] constexpr std::uint8_t device_ordinal() const noexcept { return ordinal_; }
@@ -60,6 +65,7 @@ class MemoryClass {
   /** @brief "host", "pinned_host", "device:N" or "shared". */
   [[nodiscard]] std::string to_string() const;
 
+  /** @brief Same kind and, for Device, the same ordinal. */
   friend constexpr bool operator==(MemoryClass, MemoryClass) noexcept = default;
 
  private:
@@ -83,6 +89,7 @@ class PlacementAcceptance {
  public:
   constexpr PlacementAcceptance() noexcept = default;
 
+  /** @brief The set that accepts nothing. */
   [[nodiscard]] static constexpr PlacementAcceptance empty() noexcept { return from_bits(0); }
   /** @brief A set from raw bits; bits 19..31 are dropped. */
   [[nodiscard]] static constexpr PlacementAcceptance from_bits(std::uint32_t bits) noexcept {
@@ -95,12 +102,16 @@ class PlacementAcceptance {
     return from_bits(bit_of(c));
   }
 
+  /** @brief The set as bits (see the class description). */
   [[nodiscard]] constexpr std::uint32_t bits() const noexcept { return bits_; }
+  /** @brief Whether the set accepts nothing. */
   [[nodiscard]] constexpr bool is_empty() const noexcept { return bits_ == 0; }
 
+  /** @brief This set plus Host. */
   [[nodiscard]] constexpr PlacementAcceptance with_host() const noexcept {
     return from_bits(bits_ | host_bit);
   }
+  /** @brief This set plus PinnedHost. */
   [[nodiscard]] constexpr PlacementAcceptance with_pinned_host() const noexcept {
     return from_bits(bits_ | pinned_bit);
   }
@@ -114,9 +125,11 @@ class PlacementAcceptance {
     if (ordinal > max_device_ordinal) return MemoryError::Unsupported;
     return from_bits(bits_ | (device_bit0 << ordinal));
   }
+  /** @brief This set plus Device(0..15). */
   [[nodiscard]] constexpr PlacementAcceptance with_all_devices() const noexcept {
     return from_bits(bits_ | all_devices_mask);
   }
+  /** @brief This set plus Shared. */
   [[nodiscard]] constexpr PlacementAcceptance with_shared() const noexcept {
     return from_bits(bits_ | shared_bit);
   }
@@ -129,20 +142,25 @@ class PlacementAcceptance {
   [[nodiscard]] constexpr bool contains(PlacementAcceptance other) const noexcept {
     return (bits_ & other.bits_) == other.bits_;
   }
+  /** @brief The classes in this set or in @p o. */
   [[nodiscard]] constexpr PlacementAcceptance union_with(PlacementAcceptance o) const noexcept {
     return from_bits(bits_ | o.bits_);
   }
+  /** @brief The classes in both this set and @p o. */
   [[nodiscard]] constexpr PlacementAcceptance intersect(PlacementAcceptance o) const noexcept {
     return from_bits(bits_ & o.bits_);
   }
+  /** @brief `a.union_with(b)`. */
   friend constexpr PlacementAcceptance operator|(PlacementAcceptance a,
                                                  PlacementAcceptance b) noexcept {
     return a.union_with(b);
   }
+  /** @brief `a.intersect(b)`. */
   friend constexpr PlacementAcceptance operator&(PlacementAcceptance a,
                                                  PlacementAcceptance b) noexcept {
     return a.intersect(b);
   }
+  /** @brief Whether both sets hold the same classes. */
   friend constexpr bool operator==(PlacementAcceptance, PlacementAcceptance) noexcept = default;
 
  private:

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file pinned_manager.hpp
  * @brief PinnedManager<P>: message slots in page-locked, mapped host memory.

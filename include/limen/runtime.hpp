@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file runtime.hpp
  * @brief runtime_info(): what CUDA support this process really has.
@@ -15,11 +16,11 @@ namespace limen {
 
 /** @brief One CUDA device as the runtime reports it. */
 struct DeviceInfo {
-  int ordinal = 0;
-  std::string name;
-  int compute_major = 0;
-  int compute_minor = 0;
-  std::size_t total_memory = 0;
+  int ordinal = 0;                         ///< the CUDA device ordinal
+  std::string name;                        ///< e.g. "NVIDIA H100 80GB HBM3"
+  int compute_major = 0;                   ///< compute capability, major
+  int compute_minor = 0;                   ///< compute capability, minor
+  std::size_t total_memory = 0;            ///< bytes of device memory
   bool managed_memory = false;             ///< supports cudaMallocManaged
   bool concurrent_managed_access = false;  ///< host and device may touch managed memory at once
   bool memory_pools = false;               ///< supports cudaMemPool_t (stream-ordered allocation)
@@ -33,11 +34,11 @@ struct DeviceInfo {
  * device and shared managers use the CPU fallback unless told to fail.
  */
 struct RuntimeInfo {
-  bool cuda_compiled = false;  ///< limen was built with the CUDA runtime
-  int runtime_version = 0;     ///< e.g. 13000 for CUDA 13.0; 0 when not compiled in
-  int driver_version = 0;      ///< 0 when there is no driver
-  int device_count = 0;
-  std::vector<DeviceInfo> devices;
+  bool cuda_compiled = false;       ///< limen was built with the CUDA runtime
+  int runtime_version = 0;          ///< e.g. 13000 for CUDA 13.0; 0 when not compiled in
+  int driver_version = 0;           ///< 0 when there is no driver
+  int device_count = 0;             ///< devices the runtime reports (0 without a driver)
+  std::vector<DeviceInfo> devices;  ///< one entry per device
   bool fallback_active = true;      ///< backends emulate on the CPU
   std::string fallback_reason;      ///< why, in words; empty when a device works
   bool nvtx_compiled = false;       ///< limen was built with NVTX annotations

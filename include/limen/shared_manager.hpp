@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file shared_manager.hpp
  * @brief SharedManager<P>: message slots in CUDA managed memory.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file static_manager.hpp
  * @brief StaticManager<P, N>: N host slots inside the object, no heap allocation at all.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file stats.hpp
  * @brief ManagerStats: counters every manager reports through `stats()`.
@@ -26,6 +27,7 @@ struct ManagerStats {
   std::uint64_t bytes_device_to_host = 0;  ///< payload bytes copied device -> host
   std::uint64_t synchronizations = 0;      ///< stream/prefetch synchronizations waited on
 
+  /** @brief Every counter equal. */
   friend bool operator==(const ManagerStats&, const ManagerStats&) = default;
 };
 

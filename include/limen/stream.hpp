@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file stream.hpp
  * @brief StreamHandle: a CUDA stream carried through public headers without cuda_runtime.h.
@@ -37,6 +38,7 @@ class StreamHandle {
   /** @brief Whether this is the legacy default stream. */
   [[nodiscard]] constexpr bool is_default() const noexcept { return native_ == nullptr; }
 
+  /** @brief Whether both name the same stream. */
   friend constexpr bool operator==(StreamHandle, StreamHandle) noexcept = default;
 
  private:

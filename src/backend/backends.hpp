@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Internal to src/: how make_backend reaches each implementation, and the
 // hooks the CPU fallback shares with fault injection.
 #pragma once

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The GPU backends' shared part (see cuda_backend.hpp) and make_cuda_backend.
 #include "cuda_backend.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // What the three GPU backends (cuda_pinned.cpp, cuda_device.cpp,
 // cuda_managed.cpp) share: the device, the streams, one event per slot,
 // error handling, and the ordering of leases and host waits.

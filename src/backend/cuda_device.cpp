@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Device memory on the GPU: slots in one block from a memory pool on the
 // device (or one cudaMalloc where pools are unsupported), and a pinned host
 // shadow the host works on. Host access copies the payload into the shadow

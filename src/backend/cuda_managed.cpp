@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Managed memory on the GPU: one cudaMallocManaged block. Host access waits
 // for leased work, then prefetches the slot to the host on the copy stream and
 // waits for that; a lease prefetches it to the device on the lease's stream.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Pinned memory on the GPU: page-locked, mapped host slots. The host and
 // kernels share the bytes, so host access only waits for leased work.
 #include "cuda_backend.hpp"

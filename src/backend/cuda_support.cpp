@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // limen's small CUDA layer (see cuda_support.hpp).
 #include "cuda_support.hpp"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // limen's small CUDA layer: error helpers and owning RAII types for streams,
 // events, memory pools and allocations, so that backends can declare what
 // they own and tear it down in order. Runtime API only (never the driver API).

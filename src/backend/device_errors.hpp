@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Which CUDA errors leave a context unusable. Shared by the GPU backends and
 // the CPU fallback (which injects the same codes), so it names codes by number
 // and needs no CUDA header.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The CPU fallback: pinned, device and managed memory emulated on the host,
 // with the same slot protocol as the GPU backends. Device memory is a separate
 // host block reached only through copies into a shadow, so every guard path

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // Chooses the backend for a manager: a GPU when one works, else the CPU fallback.
 #include "backends.hpp"
 

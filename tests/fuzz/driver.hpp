@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The differential fuzz driver: decodes bytes into manager operations (store,
 // read, read_mut with a write, peek_header, retain, release, free, lease and
 // lease end, held and released events, injected faults of every kind, stale,

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // One libFuzzer harness per manager family, chosen when compiled
 // (LIMEN_FUZZ_FAMILY): each input picks the manager's shape (capacity, thread
 // safety, waiting for pending frees) and then drives it (driver.hpp).

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 // The reference model the differential fuzzers check limen against: what each
 // slot holds, which guards and device work use it, and what every call must
 // return. It knows the contract (error precedence, guard conflicts, stream-

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file backend.hpp
  * @brief The memory behind the pinned, device and shared managers, spoken in slots.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file class_core.hpp
  * @brief The storage engine of the pinned, device and shared managers.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file class_manager.hpp
  * @brief The typed manager shared by PinnedManager, DeviceManager and SharedManager.

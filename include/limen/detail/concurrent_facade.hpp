@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file concurrent_facade.hpp
  * @brief The calls only thread-safe managers have: try_read and try_read_mut.

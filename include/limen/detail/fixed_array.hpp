@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file fixed_array.hpp
  * @brief Fixed-size arrays built from a run-time size: inline (no heap) or on the heap.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file free_list.hpp
  * @brief The free-slot stacks of a slot table: one LIFO per shard, lock-free

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file host_core.hpp
  * @brief The storage engine of the host managers: a slot table plus host slots.
@@ -52,8 +53,10 @@ class HostCore {
     }
   }
 
-  /** @brief Moves @p message into a free slot; a throwing move leaves the core unchanged. */
-  /** @brief Copies or moves @p message (a Message<P> lvalue or rvalue) into a free slot. */
+  /**
+   * @brief Copies or moves @p message (a Message<P> lvalue or rvalue) into a
+   * free slot; a throwing copy or move leaves the core unchanged.
+   */
   template <class M>
   Result<MessageToken> store(M&& message, std::uint32_t home, bool sample_peak) {
     // One branch when no NVTX tool listens; the annotated path is out of line so

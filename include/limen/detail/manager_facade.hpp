@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file manager_facade.hpp
  * @brief The public manager calls, written once over any storage core.

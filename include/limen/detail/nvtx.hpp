@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file nvtx.hpp
  * @brief limen's NVTX annotations: one domain, per-manager registered strings,

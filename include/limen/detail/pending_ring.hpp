@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file pending_ring.hpp
  * @brief PendingRing: freed slots whose device work has not finished, oldest first.

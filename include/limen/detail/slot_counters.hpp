@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file slot_counters.hpp
  * @brief The per-shard operation counters behind `stats()`.

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file slot_table.hpp
  * @brief Token bookkeeping shared by every manager: the slot state machine

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file slot_word.hpp
  * @brief The encoding of one slot's state in a single 64-bit word.

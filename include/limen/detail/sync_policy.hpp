@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: Apache-2.0
 /**
  * @file sync_policy.hpp
  * @brief The two synchronization policies the slot table is written against:
