@@ -14,8 +14,8 @@ namespace limen::detail::nvtx {
 #if LIMEN_BUILD_NVTX
 namespace {
 
-constexpr const char* op_names[] = {"store",    "free",     "sync",      "copy_h2d", "copy_d2h",
-                                    "prefetch", "lease_end", "batch"};
+constexpr const char* op_names[] = {"store",    "free",      "sync",  "copy_h2d",   "copy_d2h",
+                                    "prefetch", "lease_end", "batch", "chunk_alloc"};
 static_assert(std::size(op_names) == static_cast<std::size_t>(Op::Count));
 
 /** @brief The NVTX category of a memory class: 1 host, 2 pinned, 3 device, 4 shared. */
@@ -76,10 +76,8 @@ Annotator::Annotator(std::string_view name, MemoryClass memory_class) noexcept
 }
 
 Annotator::~Annotator() {
-  if (heap_ == nullptr) return;
   // Resetting the heap unregisters every region still in it.
-  nvtxMemHeapReset(domain(), heap_handle(heap_));
-  nvtxMemHeapUnregister(domain(), heap_handle(heap_));
+  if (heap_ != nullptr) drop_heap(heap_);
 }
 
 void Annotator::push(Op op) const noexcept {
@@ -103,6 +101,10 @@ void Annotator::mark_error(MemoryError error) const noexcept {
 }
 
 void Annotator::add_heap(const void* base, std::size_t bytes) noexcept {
+  heap_ = new_heap(base, bytes);
+}
+
+void* Annotator::new_heap(const void* base, std::size_t bytes) const noexcept {
   nvtxMemVirtualRangeDesc_t range{bytes, base};
   nvtxMemHeapDesc_t desc{};
   desc.extCompatID = NVTX_EXT_COMPATID_MEM;
@@ -112,16 +114,25 @@ void Annotator::add_heap(const void* base, std::size_t bytes) noexcept {
   desc.typeSpecificDescSize = sizeof(range);
   desc.typeSpecificDesc = &range;
   desc.category = category_;
-  heap_ = nvtxMemHeapRegister(domain(), &desc);
+  return nvtxMemHeapRegister(domain(), &desc);
+}
+
+void Annotator::drop_heap(void* heap) const noexcept {
+  nvtxMemHeapReset(domain(), heap_handle(heap));
+  nvtxMemHeapUnregister(domain(), heap_handle(heap));
 }
 
 void Annotator::add_region(const void* base, std::size_t bytes) const noexcept {
+  add_region_to(heap_, base, bytes);
+}
+
+void Annotator::add_region_to(void* heap, const void* base, std::size_t bytes) const noexcept {
   nvtxMemVirtualRangeDesc_t range{bytes, base};
   nvtxMemRegionsRegisterBatch_t batch{};
   batch.extCompatID = NVTX_EXT_COMPATID_MEM;
   batch.structSize = sizeof(batch);
   batch.regionType = NVTX_MEM_TYPE_VIRTUAL_ADDRESS;
-  batch.heap = heap_handle(heap_);
+  batch.heap = heap_handle(heap);
   batch.regionCount = 1;
   batch.regionDescElementSize = sizeof(range);
   batch.regionDescElements = &range;
@@ -157,6 +168,11 @@ void Annotator::mark_error(MemoryError) const noexcept {}
 void Annotator::add_heap(const void*, std::size_t) noexcept {}
 void Annotator::add_region(const void*, std::size_t) const noexcept {}
 void Annotator::remove_region(const void*) const noexcept {}
+void* Annotator::new_heap(const void*, std::size_t) const noexcept {
+  return nullptr;
+}
+void Annotator::drop_heap(void*) const noexcept {}
+void Annotator::add_region_to(void*, const void*, std::size_t) const noexcept {}
 
 #endif
 

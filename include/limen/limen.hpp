@@ -18,6 +18,7 @@
 #include <limen/manager_config.hpp>
 #include <limen/memory_class.hpp>
 #include <limen/message.hpp>
+#include <limen/pinned_buffer_pool.hpp>
 #include <limen/pinned_manager.hpp>
 #include <limen/result.hpp>
 #include <limen/runtime.hpp>

@@ -6,6 +6,7 @@
 // Events complete at once unless fault injection holds them "in flight".
 #include "backends.hpp"
 #include "device_errors.hpp"
+#include "pool_memory.hpp"
 
 #include <algorithm>
 #include <atomic>
@@ -15,6 +16,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace limen::detail {
 namespace {
@@ -306,6 +308,77 @@ class EmulatedManaged final : public EmulatedBackend {
   }
 };
 
+/// A PinnedBufferPool's memory on the CPU: page-aligned host chunks, emulated events.
+class EmulatedPoolMemory final : public PoolMemory {
+ public:
+  EmulatedPoolMemory() : PoolMemory(true) {}
+
+  Result<Chunk> allocate(std::size_t bytes) override {
+    if (auto code = take_fault(InjectedCall::Allocation)) {
+      return failed("cudaHostAlloc", InjectedCall::Allocation, *code);
+    }
+    constexpr std::size_t page = 4096;
+    auto* p = static_cast<std::byte*>(std::aligned_alloc(page, (bytes + page - 1) / page * page));
+    if (p == nullptr) return MemoryError::DeviceError;
+    return Chunk{p, p};
+  }
+
+  void deallocate(std::byte* host) noexcept override { std::free(host); }
+
+  Result<std::uint32_t> record(StreamHandle stream) override {
+    if (health().lost()) return MemoryError::DeviceError;
+    if (stream_destroyed(stream)) count_dangling_stream_use();
+    if (auto code = take_fault(InjectedCall::EventRecord)) {
+      return failed("cudaEventRecord", InjectedCall::EventRecord, *code);
+    }
+    std::uint32_t id = 0;
+    if (free_ids_.empty()) {
+      id = static_cast<std::uint32_t>(targets_.size());
+      targets_.push_back(0);
+    } else {
+      id = free_ids_.back();
+      free_ids_.pop_back();
+    }
+    targets_[id] = next_target();
+    return id;
+  }
+
+  Result<bool> done(std::uint32_t id) override {
+    if (health().lost()) return true;
+    if (auto code = take_fault(InjectedCall::EventQuery)) {
+      failed("cudaEventQuery", InjectedCall::EventQuery, *code);
+      if (health().lost()) return true;
+      return MemoryError::DeviceError;
+    }
+    return complete(targets_[id]);
+  }
+
+  void wait(std::uint32_t id) noexcept override { wait_for(targets_[id]); }
+
+  void recycle(std::uint32_t id) noexcept override {
+    try {
+      free_ids_.push_back(id);
+    } catch (...) {  // out of memory: the id is simply not reused
+    }
+  }
+
+  Result<void> synchronize(StreamHandle stream) override {
+    if (stream_destroyed(stream)) count_dangling_stream_use();
+    if (auto code = take_fault(InjectedCall::Synchronize)) {
+      return failed("cudaStreamSynchronize", InjectedCall::Synchronize, *code);
+    }
+    return {};
+  }
+
+ private:
+  MemoryError failed(const char* call, InjectedCall kind, int code) {
+    return health().fail(injected(call, kind, code), is_sticky_cuda_error(code));
+  }
+
+  std::vector<std::uint64_t> targets_;
+  std::vector<std::uint32_t> free_ids_;
+};
+
 template <class Twin>
 BackendOrError build(const BackendSpec& spec) {
   auto backend = std::make_unique<Twin>(spec);
@@ -326,6 +399,10 @@ void emulated_clock_hold(bool hold) noexcept {
 void emulated_clock_release() noexcept {
   release_epoch.fetch_add(1);
   release_epoch.notify_all();
+}
+
+PoolMemoryOrError make_emulated_pool_memory(const PoolConfig&) {
+  return {std::make_unique<EmulatedPoolMemory>(), MemoryError::Unsupported, {}};
 }
 
 BackendOrError make_emulated_backend(const BackendSpec& spec) {

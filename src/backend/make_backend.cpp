@@ -1,42 +1,75 @@
 // SPDX-License-Identifier: Apache-2.0
 // Chooses the backend for a manager: a GPU when one works, else the CPU fallback.
 #include "backends.hpp"
+#include "pool_memory.hpp"
 
 #include <limen/detail/fixed_array.hpp>
 #include <limen/runtime.hpp>
 
 #include <new>
+#include <optional>
 #include <string>
 
 namespace limen::detail {
 namespace {
 
-BackendOrError choose(const BackendSpec& spec) {
-  const unsigned ordinal = spec.config.device;
+/// Whether a GPU serves device @p ordinal; else why not (nothing: use the fallback).
+template <class OrError>
+std::optional<OrError> no_gpu_for(unsigned ordinal, Fallback fallback, bool* use_gpu) {
+  *use_gpu = false;
   if (ordinal > max_device_ordinal) {
-    return {nullptr, MemoryError::Unsupported,
-            "device ordinal " + std::to_string(ordinal) + " is above 15"};
+    return OrError{nullptr, MemoryError::Unsupported,
+                   "device ordinal " + std::to_string(ordinal) + " is above 15"};
   }
   const RuntimeInfo& runtime = runtime_info();
   if (!runtime.fallback_active) {
-#if LIMEN_HAVE_CUDA
     if (ordinal >= static_cast<unsigned>(runtime.device_count)) {
-      return {nullptr, MemoryError::Unsupported,
-              "device ordinal " + std::to_string(ordinal) + " but the CUDA runtime reports " +
-                  std::to_string(runtime.device_count) + " device(s)"};
+      return OrError{nullptr, MemoryError::Unsupported,
+                     "device ordinal " + std::to_string(ordinal) +
+                         " but the CUDA runtime reports " + std::to_string(runtime.device_count) +
+                         " device(s)"};
     }
-    return make_cuda_backend(spec);
+    *use_gpu = true;
+    return std::nullopt;
+  }
+  if (fallback == Fallback::Fail) {
+    return OrError{nullptr, MemoryError::Unsupported,
+                   "no CUDA device available and the configuration forbids the CPU fallback: " +
+                       runtime.fallback_reason};
+  }
+  return std::nullopt;
+}
+
+BackendOrError choose(const BackendSpec& spec) {
+  bool use_gpu = false;
+  if (auto refused =
+          no_gpu_for<BackendOrError>(spec.config.device, spec.config.fallback, &use_gpu)) {
+    return std::move(*refused);
+  }
+#if LIMEN_HAVE_CUDA
+  if (use_gpu) return make_cuda_backend(spec);
 #endif
-  }
-  if (spec.config.fallback == Fallback::Fail) {
-    return {nullptr, MemoryError::Unsupported,
-            "no CUDA device available and the configuration forbids the CPU fallback: " +
-                runtime.fallback_reason};
-  }
+  (void)use_gpu;  // without the CUDA runtime every ordinal is emulated
   return make_emulated_backend(spec);
 }
 
 }  // namespace
+
+PoolMemoryOrError make_pool_memory(const PoolConfig& config) noexcept {
+  try {
+    bool use_gpu = false;
+    if (auto refused = no_gpu_for<PoolMemoryOrError>(config.device, config.fallback, &use_gpu)) {
+      return std::move(*refused);
+    }
+#if LIMEN_HAVE_CUDA
+    if (use_gpu) return make_cuda_pool_memory(config);
+#endif
+    (void)use_gpu;
+    return make_emulated_pool_memory(config);
+  } catch (const std::bad_alloc&) {
+    return {nullptr, MemoryError::OutOfMemory, "the pool's host bookkeeping"};
+  }
+}
 
 BackendOrError make_backend(const BackendSpec& spec) noexcept {
   try {

@@ -13,6 +13,7 @@
  */
 #pragma once
 
+#include <limen/detail/device_health.hpp>
 #include <limen/detail/nvtx.hpp>
 #include <limen/error.hpp>
 #include <limen/manager_config.hpp>
@@ -124,12 +125,9 @@ class Backend {
   // --- Health and counters ----------------------------------------------------
 
   /** @brief Whether a sticky CUDA error made the device unusable for this manager. */
-  [[nodiscard]] bool lost() const noexcept { return lost_.load(std::memory_order_acquire); }
+  [[nodiscard]] bool lost() const noexcept { return health_.lost(); }
   /** @brief The last failed CUDA call (the cause, once lost), if any. */
-  [[nodiscard]] std::optional<DeviceErrorInfo> last_error() const {
-    std::lock_guard lock(error_mutex_);
-    return last_error_;
-  }
+  [[nodiscard]] std::optional<DeviceErrorInfo> last_error() const { return health_.last_error(); }
   /** @brief Bytes copied and synchronizations waited on so far. */
   void add_traffic(ManagerStats& stats) const noexcept {
     stats.bytes_host_to_device += to_device_.load(std::memory_order_relaxed);
@@ -164,13 +162,8 @@ class Backend {
 
   /** @brief Keeps @p info for last_error() (never replacing a lost device's cause). */
   MemoryError fail(DeviceErrorInfo info, bool sticky) {
-    std::lock_guard lock(error_mutex_);
-    if (!lost()) last_error_ = std::move(info);
-    if (sticky) lost_.store(true, std::memory_order_release);
-    return MemoryError::DeviceError;
+    return health_.fail(std::move(info), sticky);
   }
-  /** @brief DeviceError with the kept cause: the device is gone. */
-  static MemoryError device_lost() noexcept { return MemoryError::DeviceError; }
 
   void count_to_device(std::uint64_t bytes) noexcept {
     to_device_.fetch_add(bytes, std::memory_order_relaxed);
@@ -201,10 +194,8 @@ class Backend {
   alignas(64) std::atomic<std::uint64_t> to_device_{0};
   std::atomic<std::uint64_t> to_host_{0};
   std::atomic<std::uint64_t> syncs_{0};
-  std::atomic<bool> lost_{false};
+  DeviceHealth health_;
   bool emulated_;
-  mutable std::mutex error_mutex_;
-  std::optional<DeviceErrorInfo> last_error_;
 };
 
 /** @brief A backend, or why none could be built. */

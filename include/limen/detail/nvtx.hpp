@@ -33,6 +33,7 @@ enum class Op : std::uint8_t {
   Prefetch,      ///< managed memory to the host
   LeaseEnd,      ///< recording the event that ends a lease
   Batch,         ///< staging, gathering or scattering a batch of slots
+  ChunkAlloc,    ///< a pinned buffer pool allocating a chunk (its only slow path)
   Count,
 };
 
@@ -105,6 +106,31 @@ class Annotator {
       remove_region(base);
   }
 
+  /**
+   * @brief Registers one more heap (a pool's chunk): its handle, or null when
+   * no tool listens. Pass it to the *_in calls; close it with close_heap().
+   */
+  [[nodiscard]] void* open_heap(const void* base, std::size_t bytes) const noexcept {
+    if (!active_) [[likely]]
+      return nullptr;
+    return new_heap(base, bytes);
+  }
+  /** @brief Resets and unregisters a heap from open_heap() (its regions go too). */
+  void close_heap(void* heap) const noexcept {
+    if (heap != nullptr) [[unlikely]]
+      drop_heap(heap);
+  }
+  /** @brief Registers [base, base + bytes) as a region of @p heap (from open_heap()). */
+  void register_region_in(void* heap, const void* base, std::size_t bytes) const noexcept {
+    if (heap != nullptr) [[unlikely]]
+      add_region_to(heap, base, bytes);
+  }
+  /** @brief Unregisters the region at @p base of a heap from open_heap(). */
+  void unregister_region_in(void* heap, const void* base) const noexcept {
+    if (heap != nullptr) [[unlikely]]
+      remove_region(base);
+  }
+
  private:
   void push(Op op) const noexcept;
   static void pop() noexcept;
@@ -112,6 +138,9 @@ class Annotator {
   void add_heap(const void* base, std::size_t bytes) noexcept;
   void add_region(const void* base, std::size_t bytes) const noexcept;
   void remove_region(const void* base) const noexcept;
+  void* new_heap(const void* base, std::size_t bytes) const noexcept;
+  void drop_heap(void* heap) const noexcept;
+  void add_region_to(void* heap, const void* base, std::size_t bytes) const noexcept;
 
   std::array<const void*, static_cast<std::size_t>(Op::Count)> strings_{};  ///< NVTX string handles
   void* heap_ = nullptr;                                                    ///< NVTX heap handle
