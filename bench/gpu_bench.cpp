@@ -160,6 +160,94 @@ void round_trips(const std::string& size, std::vector<Measured>& out, std::vecto
                     "device_round_trip/" + size, "malloc_async_round_trip/" + size});
 }
 
+/// Warm PinnedBufferPool allocate + release against cudaHostAlloc + cudaFreeHost.
+void pinned_buffers(std::size_t bytes, const std::string& size, std::vector<Measured>& out,
+                    std::vector<Ratio>& ratios) {
+  auto pool = limen::PinnedBufferPool::create();
+  if (!pool) {
+    out.push_back({"pool_round_trip/" + size, 0, std::string(limen::to_string(pool.error()))});
+  } else {
+    pool->allocate(bytes).value().reset();
+    const double ns = time_ns([&] { return pool->allocate(bytes).has_value(); }, g_iterations * 10);
+    out.push_back({"pool_round_trip/" + size, ns, ns < 0 ? "allocate failed" : ""});
+  }
+  const double raw = time_ns(
+      [&] {
+        void* p = nullptr;
+        return cudaHostAlloc(&p, bytes, cudaHostAllocMapped | cudaHostAllocPortable) ==
+                   cudaSuccess &&
+               cudaFreeHost(p) == cudaSuccess;
+      },
+      g_iterations / 10 + 1);
+  out.push_back({"cudaHostAlloc_free/" + size, raw, raw < 0 ? "cudaHostAlloc failed" : ""});
+  ratios.push_back({"pinned pool / cudaHostAlloc+cudaFreeHost (time), " + size,
+                    "pool_round_trip/" + size, "cudaHostAlloc_free/" + size});
+}
+
+/// One batch of n messages: store_batch + wait, against one store each + wait, against
+/// one plain pinned cudaMemcpyAsync of the same bytes (the bandwidth ceiling).
+template <std::size_t Bytes>
+void staging(std::size_t n, std::vector<Measured>& out, std::vector<Ratio>& ratios) {
+  using P = Payload<Bytes>;
+  const std::string tag = std::to_string(n) + "x" + std::to_string(Bytes) + "B";
+  limen::ManagerConfig c = gpu_config();
+  c.capacity = n;
+  auto made = limen::DeviceManager<P>::create(c);
+  if (!made) {
+    out.push_back({"batch/" + tag, 0, std::string(limen::to_string(made.error()))});
+    return;
+  }
+  auto& m = *made;
+  cudaStream_t stream = nullptr;
+  (void)cudaStreamCreateWithFlags(&stream, cudaStreamNonBlocking);
+  const limen::StreamHandle s{stream};
+  const std::vector<limen::Message<P>> in(n);
+  std::vector<limen::MessageToken> tokens(n);
+  const int iterations = static_cast<int>(std::max<std::size_t>(3, (64u << 20) / (n * Bytes + 1)));
+  const auto free_all = [&] {
+    for (auto t : tokens) (void)m.free(t);
+  };
+  const double batch = time_ns(
+      [&] {
+        auto stored = m.store_batch(in, s);
+        if (!stored) return false;
+        tokens = std::move(*stored);
+        const bool ok = cudaStreamSynchronize(stream) == cudaSuccess;
+        free_all();
+        return ok;
+      },
+      iterations);
+  const double each = time_ns(
+      [&] {
+        for (std::size_t i = 0; i < n; ++i) tokens[i] = m.store(in[i]).value();
+        const bool ok = cudaDeviceSynchronize() == cudaSuccess;
+        free_all();
+        return ok;
+      },
+      std::max(2, iterations / 8));
+  void* host = nullptr;
+  void* device = nullptr;
+  (void)cudaHostAlloc(&host, n * Bytes, cudaHostAllocDefault);
+  (void)cudaMalloc(&device, n * Bytes);
+  const double ceiling = time_ns(
+      [&] {
+        return cudaMemcpyAsync(device, host, n * Bytes, cudaMemcpyHostToDevice, stream) ==
+                   cudaSuccess &&
+               cudaStreamSynchronize(stream) == cudaSuccess;
+      },
+      iterations);
+  (void)cudaFree(device);
+  (void)cudaFreeHost(host);
+  (void)cudaStreamDestroy(stream);
+  out.push_back({"batch/" + tag, batch, batch < 0 ? "store_batch failed" : ""});
+  out.push_back({"per_message/" + tag, each, each < 0 ? "a store failed" : ""});
+  out.push_back({"pinned_memcpy/" + tag, ceiling, ceiling < 0 ? "copy failed" : ""});
+  ratios.push_back(
+      {"per-message stores / store_batch (time), " + tag, "per_message/" + tag, "batch/" + tag});
+  ratios.push_back({"plain pinned copy / store_batch (time; 1.0 = ceiling), " + tag,
+                    "pinned_memcpy/" + tag, "batch/" + tag});
+}
+
 const Measured* find(const std::vector<Measured>& all, const std::string& name) {
   for (const auto& m : all) {
     if (m.name == name) return &m;
@@ -176,14 +264,14 @@ void report(const std::vector<Measured>& all, const std::vector<Ratio>& ratios) 
       std::printf("%-44s %14s  (%s)\n", m.name.c_str(), "error", m.error.c_str());
     }
   }
-  std::printf("\n%-64s %8s\n", "ratio (same run; < 1 means limen is faster)", "value");
+  std::printf("\n%-72s %8s\n", "ratio of times (same run)", "value");
   for (const auto& r : ratios) {
     const Measured* a = find(all, r.of);
     const Measured* b = find(all, r.over);
     if (a == nullptr || b == nullptr || !a->error.empty() || !b->error.empty() || b->ns <= 0) {
-      std::printf("%-64s %8s\n", r.label.c_str(), "n/a");
+      std::printf("%-72s %8s\n", r.label.c_str(), "n/a");
     } else {
-      std::printf("%-64s %7.2fx\n", r.label.c_str(), a->ns / b->ns);
+      std::printf("%-72s %7.2fx\n", r.label.c_str(), a->ns / b->ns);
     }
   }
 }
@@ -208,6 +296,15 @@ int main(int argc, char** argv) {
   round_trips<64>("64B", all, ratios);
   round_trips<4096>("4KiB", all, ratios);
   round_trips<(1 << 20)>("1MiB", all, ratios);
+  pinned_buffers(64, "64B", all, ratios);
+  pinned_buffers(4096, "4KiB", all, ratios);
+  pinned_buffers(1 << 20, "1MiB", all, ratios);
+  for (std::size_t n : {std::size_t{1}, std::size_t{64}, std::size_t{4096}, std::size_t{65536}}) {
+    staging<64>(n, all, ratios);
+  }
+  for (std::size_t n : {std::size_t{1}, std::size_t{64}, std::size_t{1024}, std::size_t{4096}}) {
+    staging<4096>(n, all, ratios);
+  }
   report(all, ratios);
   const bool any_ran =
       std::any_of(all.begin(), all.end(), [](const Measured& m) { return m.error.empty(); });

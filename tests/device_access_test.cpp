@@ -4,8 +4,8 @@
 // error path of every injected CUDA failure kind.
 #include "test_support.hpp"
 
-#include <limen/limen.hpp>
 #include <limen/fault_injection.hpp>
+#include <limen/limen.hpp>
 
 #include <gtest/gtest.h>
 

@@ -50,6 +50,26 @@ __global__ void fault_kernel(volatile std::uint32_t* nowhere) {
   *nowhere = 1;
 }
 
+__device__ std::uint64_t sum_of(const TestTensor& t) {
+  const auto* words = reinterpret_cast<const std::uint32_t*>(&t);
+  std::uint64_t sum = 0;
+  for (int i = 0; i < 9; ++i) sum += words[i];
+  return sum;
+}
+
+__global__ void checksum_items_kernel(const TestTensor* items, std::size_t n, std::uint64_t* out) {
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += sum_of(items[i]);
+  *out = sum;
+}
+
+__global__ void checksum_slots_kernel(DeviceSlotView<TestTensor> view, const std::uint32_t* indices,
+                                      std::size_t n, std::uint64_t* out) {
+  std::uint64_t sum = 0;
+  for (std::size_t i = 0; i < n; ++i) sum += sum_of(view[indices[i]]);
+  *out = sum;
+}
+
 int launched() {
   return static_cast<int>(cudaGetLastError());
 }
@@ -75,6 +95,17 @@ int spin_then_fill(TestTensor* target, std::uint32_t value, std::uint64_t nanose
 
 int spin(std::uint64_t nanoseconds, StreamHandle stream) {
   spin_kernel<<<1, 1, 0, stream.native()>>>(nanoseconds);
+  return launched();
+}
+
+int checksum_items(const TestTensor* items, std::size_t n, std::uint64_t* out, StreamHandle stream) {
+  checksum_items_kernel<<<1, 1, 0, stream.native()>>>(items, n, out);
+  return launched();
+}
+
+int checksum_slots(DeviceSlotView<TestTensor> view, const std::uint32_t* indices, std::size_t n,
+                   std::uint64_t* out, StreamHandle stream) {
+  checksum_slots_kernel<<<1, 1, 0, stream.native()>>>(view, indices, n, out);
   return launched();
 }
 

@@ -31,4 +31,11 @@ int spin(std::uint64_t nanoseconds, StreamHandle stream);
 /// Writes through an invalid address: the context gets the sticky cudaErrorIllegalAddress.
 int fault_illegal_address(StreamHandle stream);
 
+/// *out = the sum of every element of items[0..n), on stream.
+int checksum_items(const TestTensor* items, std::size_t n, std::uint64_t* out, StreamHandle stream);
+
+/// *out = the sum of every element of view[indices[i]], i < n (indices in device memory).
+int checksum_slots(DeviceSlotView<TestTensor> view, const std::uint32_t* indices, std::size_t n,
+                   std::uint64_t* out, StreamHandle stream);
+
 }  // namespace limen::test::kernels

@@ -22,6 +22,7 @@
 #include <ctime>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace limen::test {
 namespace {
@@ -290,6 +291,92 @@ TYPED_TEST(GpuLeases, ALeaseEndedDuringCaptureOrdersAfterTheGraph) {
   ASSERT_TRUE(m.free(t).has_value());
   (void)cudaGraphExecDestroy(exec);
   (void)cudaGraphDestroy(graph);
+}
+
+// --- Batches on a GPU ------------------------------------------------------------------
+
+std::uint64_t expected_sum(const std::vector<Message<TestTensor>>& messages) {
+  std::uint64_t sum = 0;
+  for (const auto& m : messages) {
+    for (auto v : m.payload.data) sum += v;
+  }
+  return sum;
+}
+
+/// Device memory of the test's own, for kernel inputs and outputs.
+template <class T>
+class DeviceArray {
+ public:
+  explicit DeviceArray(std::size_t n) { EXPECT_EQ(cudaMalloc(&p_, n * sizeof(T)), cudaSuccess); }
+  ~DeviceArray() { (void)cudaFree(p_); }
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  T* get() const { return static_cast<T*>(p_); }
+  T read_back(StreamHandle s, std::size_t i = 0) const {
+    T value{};
+    EXPECT_EQ(cudaMemcpyAsync(&value, get() + i, sizeof(T), cudaMemcpyDeviceToHost, s.native()),
+              cudaSuccess);
+    EXPECT_EQ(cudaStreamSynchronize(s.native()), cudaSuccess);
+    return value;
+  }
+
+ private:
+  void* p_ = nullptr;
+};
+
+template <class M>
+class GpuBatches : public ::testing::Test {};
+using BatchManagers = ::testing::Types<DeviceManager<TestTensor>, PinnedManager<TestTensor>,
+                                       SharedManager<TestTensor>>;
+TYPED_TEST_SUITE(GpuBatches, BatchManagers);
+
+TYPED_TEST(GpuBatches, ABatchStagedForAKernelOnASecondStream) {
+  LIMEN_REQUIRE_GPU();
+  TypeParam m(gpu_config(256));
+  SideStream side;
+  std::vector<Message<TestTensor>> messages;
+  for (std::uint32_t i = 0; i < 200; ++i) messages.push_back(message(i * 3 + 1));
+  const auto tokens = m.store_batch(messages, side.handle()).value();
+  std::vector<std::uint32_t> indices;
+  for (MessageToken t : tokens) indices.push_back(t.index());
+  DeviceArray<std::uint32_t> device_indices(indices.size());
+  ASSERT_EQ(cudaMemcpyAsync(device_indices.get(), indices.data(), indices.size() * 4,
+                            cudaMemcpyHostToDevice, side.handle().native()),
+            cudaSuccess);
+  DeviceArray<std::uint64_t> sum(1);
+  // Same stream: the kernel sees the batch without any synchronization.
+  ASSERT_EQ(kernels::checksum_slots(m.device_view(), device_indices.get(), indices.size(),
+                                    sum.get(), side.handle()),
+            0);
+  EXPECT_EQ(sum.read_back(side.handle()), expected_sum(messages));
+  EXPECT_EQ(m.read(tokens[199]).value()->payload, tensor(199 * 3 + 1));
+}
+
+TYPED_TEST(GpuBatches, GatherFeedsAKernelAndScatterWritesBack) {
+  LIMEN_REQUIRE_GPU();
+  TypeParam m(gpu_config(64));
+  SideStream side;
+  std::vector<Message<TestTensor>> messages;
+  std::vector<MessageToken> tokens;
+  for (std::uint32_t i = 0; i < 40; ++i) {
+    messages.push_back(message(i + 7));
+    tokens.push_back(m.store(messages.back()).value());
+  }
+  DeviceArray<TestTensor> gathered(tokens.size());
+  ASSERT_TRUE(m.gather(tokens, gathered.get(), side.handle()).has_value());
+  DeviceArray<std::uint64_t> sum(1);
+  ASSERT_EQ(kernels::checksum_items(gathered.get(), tokens.size(), sum.get(), side.handle()), 0);
+  EXPECT_EQ(sum.read_back(side.handle()), expected_sum(messages));
+  // Back the other way: new payloads from device memory into the slots.
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    ASSERT_EQ(kernels::fill_through_pointer(gathered.get() + i, static_cast<std::uint32_t>(500 + i),
+                                            side.handle()),
+              0);
+  }
+  ASSERT_TRUE(m.scatter(gathered.get(), tokens, side.handle()).has_value());
+  for (std::size_t i = 0; i < tokens.size(); ++i) {  // each read waits for the scatter
+    EXPECT_EQ(m.read(tokens[i]).value()->payload, tensor(static_cast<std::uint32_t>(500 + i)));
+  }
 }
 
 // --- Streams, waiting, allocation -----------------------------------------------

@@ -4,8 +4,8 @@
 // memory API (one heap per pool, one region per stored message).
 #include "test_support.hpp"
 
-#include <limen/limen.hpp>
 #include <limen/fault_injection.hpp>
+#include <limen/limen.hpp>
 
 #include <gtest/gtest.h>
 
@@ -26,7 +26,8 @@ class Nvtx : public ::testing::Test {
   void SetUp() override {
     fault_injection::clear_faults();
     // NVTX initialises (and attaches the tool) on first use.
-    if (!runtime_info().nvtx_tool_attached || !nvtx_capture::attached()) GTEST_SKIP() << "the NVTX capture tool is not attached";
+    if (!runtime_info().nvtx_tool_attached || !nvtx_capture::attached())
+      GTEST_SKIP() << "the NVTX capture tool is not attached";
     nvtx_capture::reset();
     nvtx_capture::set_recording(true);
   }

@@ -67,11 +67,10 @@ template <class M>
 class PayloadShapes : public ::testing::Test {};
 
 template <class P>
-using ShapeManagers =
-    ::testing::Types<StaticManager<P, 2>, HeapManager<P>, ConcurrentManager<P>, PinnedManager<P>,
-                     DeviceManager<P>, SharedManager<P>, ThreadSafe<DeviceManager<P>>,
-                     ThreadSafe<SharedManager<P>>, AnyOf<MemoryKind::Host, P>,
-                     AnyOf<MemoryKind::Device, P>>;
+using ShapeManagers = ::testing::Types<StaticManager<P, 2>, HeapManager<P>, ConcurrentManager<P>,
+                                       PinnedManager<P>, DeviceManager<P>, SharedManager<P>,
+                                       ThreadSafe<DeviceManager<P>>, ThreadSafe<SharedManager<P>>,
+                                       AnyOf<MemoryKind::Host, P>, AnyOf<MemoryKind::Device, P>>;
 
 template <class... Lists>
 struct Concat;

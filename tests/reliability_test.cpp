@@ -228,10 +228,12 @@ TEST(AllocationFailure, CreateAndMakeManagerReturnErrors) {
   LIMEN_EXPECT_ERROR(host, MemoryError::OutOfMemory);
   c.thread_safe = true;
   LIMEN_EXPECT_ERROR(make_manager<Kilobyte>(MemoryClass::host(), c), MemoryError::OutOfMemory);
-  for (MemoryClass mc : {MemoryClass::pinned_host(), MemoryClass::device(0), MemoryClass::shared()}) {
+  for (MemoryClass mc :
+       {MemoryClass::pinned_host(), MemoryClass::device(0), MemoryClass::shared()}) {
     auto made = make_manager<Kilobyte>(mc, c);
     ASSERT_FALSE(made.has_value()) << mc.to_string();
-    EXPECT_TRUE(made.error() == MemoryError::DeviceError || made.error() == MemoryError::OutOfMemory)
+    EXPECT_TRUE(made.error() == MemoryError::DeviceError ||
+                made.error() == MemoryError::OutOfMemory)
         << mc.to_string() << ": " << to_string(made.error());
   }
   LIMEN_EXPECT_ERROR(HeapManager<Kilobyte>::create(kTooMany), MemoryError::OutOfMemory);
@@ -320,7 +322,7 @@ namespace {
 // it frees memory a kernel may still use.
 TYPED_TEST(FallbackClass, DestructionWaitsForInFlightWorkAndReleasesEverything) {
   auto m = std::make_unique<TypeParam>(TypeParam::config(4, /*wait_for_pending=*/false));
-  (void)m->store(message(1)).value();                      // live
+  (void)m->store(message(1)).value();                        // live
   const MessageToken leased = this->store_in_flight(*m, 2);  // live, in flight
   const MessageToken freed = this->store_in_flight(*m, 3);
   ASSERT_TRUE(m->free(freed).has_value());  // pending

@@ -58,6 +58,11 @@ struct Maker {
 template <class M>
 struct ThreadSafe : M {
   explicit ThreadSafe(std::size_t capacity) : M(config(capacity)) {}
+  explicit ThreadSafe(ManagerConfig c) : M(safe(std::move(c))) {}
+  static ManagerConfig safe(ManagerConfig c) {
+    c.thread_safe = true;
+    return c;
+  }
   static ManagerConfig config(std::size_t capacity) {
     ManagerConfig c;
     c.capacity = capacity;

@@ -14,8 +14,10 @@
 
 #include <memory>
 #include <optional>
+#include <span>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace limen {
 
@@ -51,6 +53,24 @@ class AnyManager {
     if (!impl_) [[unlikely]]
       return MemoryError::Unsupported;
     return impl_->store(std::move(message));
+  }
+  /** @brief Shared access to the message @p t names (waits like the wrapped manager). */
+  /**
+   * @brief Stores every message of @p messages or none: the class managers'
+   * store_batch() (one upload and one scatter for device memory) on @p stream;
+   * host managers store them one by one and take them back on failure.
+   */
+  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
+                                                StreamHandle stream) {
+    if (!impl_) [[unlikely]]
+      return MemoryError::Unsupported;
+    return impl_->store_batch(messages, &stream);
+  }
+  /** @brief store_batch() on the wrapped manager's own stream. */
+  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages) {
+    if (!impl_) [[unlikely]]
+      return MemoryError::Unsupported;
+    return impl_->store_batch(messages, nullptr);
   }
   /** @brief Shared access to the message @p t names (waits like the wrapped manager). */
   Result<ReadGuard> read(MessageToken t) const { return on_token(&Concept::read, t); }
@@ -92,6 +112,8 @@ class AnyManager {
   struct Concept {
     virtual ~Concept() = default;
     virtual Result<MessageToken> store(Message<P>&&) = 0;
+    virtual Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>>,
+                                                          const StreamHandle*) = 0;
     virtual Result<ReadGuard> read(MessageToken) const = 0;
     virtual Result<WriteGuard> read_mut(MessageToken) = 0;
     virtual Result<ReadGuard> try_read(MessageToken) const = 0;
@@ -114,6 +136,30 @@ class AnyManager {
     explicit Model(Args&&... args) : m(std::forward<Args>(args)...) {}
 
     Result<MessageToken> store(Message<P>&& msg) override { return m.store(std::move(msg)); }
+    Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
+                                                  const StreamHandle* stream) override {
+      if constexpr (requires { m.store_batch(messages, *stream); }) {
+        return stream != nullptr ? m.store_batch(messages, *stream) : m.store_batch(messages);
+      } else {
+        return store_each(messages);
+      }
+    }
+    /// Host managers: one store per message; on a failure the stored ones are freed
+    /// (only another thread taking slots meanwhile can make a store fail here).
+    Result<std::vector<MessageToken>> store_each(std::span<const Message<P>> messages) {
+      if (m.available() < messages.size()) return MemoryError::NoFreeSlots;
+      std::vector<MessageToken> tokens;
+      tokens.reserve(messages.size());
+      for (const Message<P>& message : messages) {
+        auto token = m.store(message);
+        if (!token) {
+          for (MessageToken t : tokens) (void)m.free(t);
+          return token.error();
+        }
+        tokens.push_back(*token);
+      }
+      return tokens;
+    }
     Result<ReadGuard> read(MessageToken t) const override { return m.read(t); }
     Result<WriteGuard> read_mut(MessageToken t) override { return m.read_mut(t); }
     Result<ReadGuard> try_read(MessageToken t) const override {

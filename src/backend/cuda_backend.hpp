@@ -11,13 +11,20 @@
 #pragma once
 
 #include "backends.hpp"
+#include "batch_ops.hpp"
 #include "cuda_support.hpp"
 
 #include <limen/detail/backend.hpp>
+#include <limen/pinned_buffer_pool.hpp>
 
 #include <cuda_runtime_api.h>
 
+#include <atomic>
 #include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <optional>
 #include <vector>
 
 namespace limen::detail {
@@ -47,6 +54,13 @@ class CudaBackend : public Backend {
   Result<void> end_device_use(std::uint32_t slot, StreamHandle stream) noexcept override;
   Result<bool> work_done(std::uint32_t slot) override;
   Result<void> wait_work(std::uint32_t slot) override;
+  /** @brief Host-visible classes (pinned, managed): the host writes the payloads. */
+  Result<void> upload_batch(std::span<const std::uint32_t> slots, const std::byte* messages,
+                            std::size_t message_stride, StreamHandle stream) override;
+  Result<void> gather(std::span<const std::uint32_t> slots, std::byte* out,
+                      StreamHandle stream) override;
+  Result<void> scatter(const std::byte* in, std::span<const std::uint32_t> slots,
+                       StreamHandle stream) override;
 
   /** @brief Creates the streams and events, then the subclass's memory; false: see last_error(). */
   Result<void> init();
@@ -67,6 +81,25 @@ class CudaBackend : public Backend {
   /** @brief Records slot @p slot's event after a copy queued on the copy stream. */
   Result<void> record_copy(std::uint32_t slot);
 
+  /** @brief Before batch work on @p stream: refused while capturing; each slot's earlier work
+   * first. */
+  Result<void> begin_batch(std::span<const std::uint32_t> slots, StreamHandle stream);
+  /** @brief After batch work on @p stream: one event marks it, every slot in flight until then. */
+  Result<void> end_batch(std::span<const std::uint32_t> slots, StreamHandle stream);
+  /** @brief A pinned staging buffer of @p bytes (from a pool the backend keeps). */
+  Result<PinnedBuffer> staging(std::size_t bytes);
+  /** @brief The slots' payloads as kernels address them. */
+  [[nodiscard]] batch::SlotPayloads payloads() const noexcept {
+    return {device_payload(0), layout_.stride, layout_.payload_bytes};
+  }
+  /** @brief gather() or scatter(): one kernel over the slots, ordered and marked as a batch. */
+  Result<void> run_batch(std::span<const std::uint32_t> slots, std::byte* flat, bool to_slots,
+                         StreamHandle stream);
+  /** @brief Copies each item between @p flat and its slot, one cudaMemcpyAsync each (no kernels).
+   */
+  Result<void> copy_each(std::span<const std::uint32_t> slots, std::byte* flat, bool to_slots,
+                         StreamHandle stream);
+
   [[nodiscard]] cudaStream_t copy_stream() const noexcept { return copy_stream_.get(); }
   [[nodiscard]] std::size_t slot_bytes() const noexcept {
     return layout_.capacity * layout_.stride;  // checked by make_backend
@@ -85,6 +118,24 @@ class CudaBackend : public Backend {
   cuda::Allocation shadow_;
 
  private:
+  /// The event a slot's work is marked by: its own, or its batch's.
+  cudaEvent_t event_of(std::uint32_t slot);
+  /// The slot's next work is marked by its own event again (its batch loses a user).
+  void use_own_event(std::uint32_t slot) noexcept;
+  /// An event no slot uses, for a batch of @p users slots: its id.
+  Result<std::uint32_t> batch_event(std::uint32_t users);
+
+  /// Events shared by the slots of one batch; back in the free list when no slot uses them.
+  struct BatchEvent {
+    cuda::Event event;
+    std::atomic<std::uint32_t> users{0};
+  };
+  std::mutex batch_mutex_;
+  std::deque<BatchEvent> batch_events_;
+  std::vector<std::uint32_t> free_batch_events_;
+  std::unique_ptr<std::atomic<std::uint32_t>[]> slot_batch_;  ///< 0: own event; else batch id + 1
+  std::once_flag staging_once_;
+  std::optional<PinnedBufferPool> staging_;
   unsigned event_flags_;
   bool borrowed_;
 };

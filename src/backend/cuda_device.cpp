@@ -13,6 +13,7 @@
 
 #include "backends.hpp"
 
+#include <cstring>
 #include <limits>
 
 namespace limen::detail {
@@ -49,7 +50,62 @@ class CudaDevice final : public CudaBackend {
     return record_copy(slot);
   }
 
+  /// Packs the payloads (and slot indices) into one pinned staging buffer, copies it to
+  /// the device in one transfer and scatters it into the slots with one kernel.
+  Result<void> upload_batch(std::span<const std::uint32_t> slots, const std::byte* messages,
+                            std::size_t message_stride, StreamHandle stream) override {
+    if (auto ready = begin_batch({}, stream); !ready) return ready;
+    auto range = nvtx().range(nvtx::Op::Batch);
+    const std::size_t bytes = layout_.payload_bytes;
+    const std::size_t payload_total = slots.size() * bytes;
+    const std::size_t index_offset = (payload_total + 15) / 16 * 16;
+    const std::size_t total = index_offset + slots.size() * sizeof(std::uint32_t);
+    auto buffer = staging(total);
+    if (!buffer) return buffer.error();
+    std::byte* packed = buffer->data();
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      std::memcpy(packed + i * bytes, messages + i * message_stride + layout_.payload_offset,
+                  bytes);
+    }
+    std::memcpy(packed + index_offset, slots.data(), slots.size() * sizeof(std::uint32_t));
+    count_to_device(payload_total);
+    auto uploaded = memory_pools_ ? upload_and_scatter(slots, *buffer, index_offset, total, stream)
+                                  : copy_each(slots, packed, /*to_slots=*/true, stream);
+    buffer->reset(stream);  // back to its pool once the copy that reads it is done
+    if (!uploaded) return uploaded;
+    return end_batch(slots, stream);
+  }
+
  private:
+  /// One host-to-device copy into scratch from the pool, one scatter kernel, scratch freed
+  /// stream-ordered. Without nvcc, one copy per slot instead of the kernel.
+  Result<void> upload_and_scatter(std::span<const std::uint32_t> slots, const PinnedBuffer& buffer,
+                                  std::size_t index_offset, std::size_t total,
+                                  StreamHandle stream) {
+#if LIMEN_HAVE_CUDA_KERNELS
+    LIMEN_CUDA_ON_DEVICE();
+    void* scratch = nullptr;
+    LIMEN_CUDA_TRY(cudaMallocFromPoolAsync(&scratch, total, pool_.get(), stream.native()));
+    auto* device = static_cast<std::byte*>(scratch);
+    cudaError_t status =
+        cudaMemcpyAsync(device, buffer.data(), total, cudaMemcpyHostToDevice, stream.native());
+    if (status == cudaSuccess) {
+      status = static_cast<cudaError_t>(batch::device_scatter(
+          device, reinterpret_cast<const std::uint32_t*>(device + index_offset), slots.size(),
+          payloads(), stream.native(), pool_.get()));
+    }
+    cuda::quietly(cudaFreeAsync(scratch, stream.native()));
+    if (status != cudaSuccess) {
+      return failed(status, "cudaMemcpyAsync(HtoD) + batch scatter", __FILE__, __LINE__);
+    }
+    return {};
+#else
+    (void)index_offset;
+    (void)total;
+    return copy_each(slots, buffer.data(), /*to_slots=*/true, stream);
+#endif
+  }
+
   Result<void> allocate() override {
     const std::size_t bytes = cuda::Allocation::padded(slot_bytes(), layout_.alignment);
     void* raw = nullptr;

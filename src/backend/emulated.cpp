@@ -5,6 +5,7 @@
 // (shadow fill, write-back, counters, failures) runs as it would on a GPU.
 // Events complete at once unless fault injection holds them "in flight".
 #include "backends.hpp"
+#include "batch_ops.hpp"
 #include "device_errors.hpp"
 #include "pool_memory.hpp"
 
@@ -129,6 +130,29 @@ class EmulatedBackend : public Backend {
     return {};
   }
 
+  /// Host-visible classes: the host writes the payloads; no stream work.
+  Result<void> upload_batch(std::span<const std::uint32_t> slots, const std::byte* messages,
+                            std::size_t message_stride, StreamHandle stream) override {
+    use(stream);
+    if (lost()) return MemoryError::DeviceError;
+    write_payloads(slots, messages, message_stride);
+    return {};
+  }
+
+  Result<void> gather(std::span<const std::uint32_t> slots, std::byte* out,
+                      StreamHandle stream) override {
+    if (auto ready = begin_batch(slots, stream); !ready) return ready;
+    batch::host_gather(out, slots.data(), slots.size(), payloads());
+    return end_batch(slots, stream);
+  }
+
+  Result<void> scatter(const std::byte* in, std::span<const std::uint32_t> slots,
+                       StreamHandle stream) override {
+    if (auto ready = begin_batch(slots, stream); !ready) return ready;
+    batch::host_scatter(in, slots.data(), slots.size(), payloads());
+    return end_batch(slots, stream);
+  }
+
   Result<bool> work_done(std::uint32_t slot) override {
     if (lost() || work_epoch(slot) == 0) return true;
     if (auto code = take_fault(InjectedCall::EventQuery)) {
@@ -199,6 +223,40 @@ class EmulatedBackend : public Backend {
     return {};
   }
 
+  /// The slots' payloads as the emulated device addresses them.
+  [[nodiscard]] batch::SlotPayloads payloads() const noexcept {
+    return {device_payload(0), layout_.stride, layout_.payload_bytes};
+  }
+
+  /// Before batch work on @p stream: refused while capturing; earlier work on each slot first.
+  Result<void> begin_batch(std::span<const std::uint32_t> slots, StreamHandle stream) {
+    use(stream);
+    if (lost()) return MemoryError::DeviceError;
+    if (capture_simulated()) return MemoryError::Unsupported;
+    for (std::uint32_t slot : slots) {
+      if (work_epoch(slot) != 0) wait_for(targets_[slot].load(std::memory_order_acquire));
+    }
+    return {};
+  }
+
+  /// After batch work on @p stream: one event for the whole batch, every slot in flight.
+  Result<void> end_batch(std::span<const std::uint32_t> slots, StreamHandle stream) {
+    if (auto code = take_fault(InjectedCall::EventRecord)) {
+      fail(injected("cudaEventRecord", InjectedCall::EventRecord, *code),
+           is_sticky_cuda_error(*code));
+      if (auto synced = synchronize(stream, "cudaStreamSynchronize"); !synced) return synced;
+      for (std::uint32_t slot : slots) retire_work(slot, work_epoch(slot));
+      return {};
+    }
+    const std::uint64_t target = next_target();
+    for (std::uint32_t slot : slots) {
+      targets_[slot].store(target, std::memory_order_release);
+      mark_work(slot, /*foreign=*/true);
+    }
+    remember(stream, target);
+    return {};
+  }
+
   /// Marks the backend's own copy to @p slot as the slot's work (complete at once).
   Result<void> record_copy(std::uint32_t slot) {
     if (auto recorded = call(InjectedCall::EventRecord, "cudaEventRecord"); !recorded) {
@@ -215,6 +273,11 @@ class EmulatedBackend : public Backend {
     const std::uint64_t target = next_target();
     targets_[slot].store(target, std::memory_order_release);
     mark_work(slot, /*foreign=*/true);
+    remember(stream, target);
+  }
+
+  /// @p stream's work now includes an event with @p target (for synchronize()).
+  void remember(StreamHandle stream, std::uint64_t target) {
     std::lock_guard lock(streams_mutex_);
     auto& last = stream_targets_[stream.native()];
     last = std::max(last, target);
@@ -287,6 +350,23 @@ class EmulatedDevice final : public EmulatedBackend {
     auto range = nvtx().range(nvtx::Op::CopyToDevice);
     if (auto copied = copy_payload(slot, /*to_device=*/true); !copied) return copied;
     return record_copy(slot);
+  }
+
+  /// As on a GPU: pack the payloads, one "host to device" copy, one scatter.
+  Result<void> upload_batch(std::span<const std::uint32_t> slots, const std::byte* messages,
+                            std::size_t message_stride, StreamHandle stream) override {
+    if (auto ready = begin_batch({}, stream); !ready) return ready;
+    const std::size_t bytes = layout_.payload_bytes;
+    std::vector<std::byte> staging(slots.size() * bytes);  // the pinned staging buffer
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      std::memcpy(staging.data() + i * bytes,
+                  messages + i * message_stride + layout_.payload_offset, bytes);
+    }
+    if (auto copied = call(InjectedCall::Copy, "cudaMemcpyAsync(HtoD)"); !copied) return copied;
+    std::vector<std::byte> scratch(staging);  // the device's copy of it
+    count_to_device(staging.size());
+    batch::host_scatter(scratch.data(), slots.data(), slots.size(), payloads());
+    return end_batch(slots, stream);
   }
 };
 

@@ -25,9 +25,10 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
-#include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 
 namespace limen::detail {
@@ -122,6 +123,29 @@ class Backend {
     work_[slot].compare_exchange_strong(epoch, 0, std::memory_order_acq_rel);
   }
 
+  // --- Batches (one call for many slots) ------------------------------------------
+
+  /**
+   * @brief Writes the payloads of `slots.size()` messages (the first at
+   * @p messages, @p message_stride bytes apart) into fresh @p slots. Device
+   * memory gets one packed upload and one scatter on @p stream, after which
+   * the slots have work in flight until the batch completes; host-visible
+   * memory (pinned, managed) is written by the host. On error the slots'
+   * contents are unspecified: the caller abandons them.
+   */
+  virtual Result<void> upload_batch(std::span<const std::uint32_t> slots, const std::byte* messages,
+                                    std::size_t message_stride, StreamHandle stream) = 0;
+  /**
+   * @brief Copies the payloads of @p slots, in order, into the contiguous
+   * device array @p out on @p stream, after each slot's earlier work; the
+   * slots have work in flight until the copy completes.
+   */
+  virtual Result<void> gather(std::span<const std::uint32_t> slots, std::byte* out,
+                              StreamHandle stream) = 0;
+  /** @brief The reverse of gather(): @p in's items into @p slots' payloads, on @p stream. */
+  virtual Result<void> scatter(const std::byte* in, std::span<const std::uint32_t> slots,
+                               StreamHandle stream) = 0;
+
   // --- Health and counters ----------------------------------------------------
 
   /** @brief Whether a sticky CUDA error made the device unusable for this manager. */
@@ -170,6 +194,15 @@ class Backend {
   }
   void count_to_host(std::uint64_t bytes) noexcept {
     to_host_.fetch_add(bytes, std::memory_order_relaxed);
+  }
+
+  /** @brief Host-visible slots: the host writes each message's payload itself. */
+  void write_payloads(std::span<const std::uint32_t> slots, const std::byte* messages,
+                      std::size_t message_stride) noexcept {
+    for (std::size_t i = 0; i < slots.size(); ++i) {
+      std::memcpy(host_slot(slots[i]) + layout_.payload_offset,
+                  messages + i * message_stride + layout_.payload_offset, layout_.payload_bytes);
+    }
   }
 
   SlotLayout layout_;

@@ -16,9 +16,12 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
 #include <memory>
 #include <new>
+#include <span>
 #include <utility>
+#include <vector>
 
 namespace limen::detail {
 
@@ -188,6 +191,32 @@ class ClassCore {
     return {};
   }
 
+  /** @brief Stores every message of @p messages or none (ClassManager::store_batch). */
+  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
+                                                StreamHandle stream, std::uint32_t home) {
+    auto range = nvtx().range(nvtx::Op::Batch);
+    auto stored = store_all(messages, stream, home);
+    if (!stored) {
+      if (stored.error() != MemoryError::NoFreeSlots) table_.count_failed_store(home);
+      nvtx().mark(stored.error());
+    }
+    return stored;
+  }
+
+  /** @brief The payloads of @p tokens into @p out, on @p stream (ClassManager::gather). */
+  Result<void> gather(std::span<const MessageToken> tokens, P* out, StreamHandle stream) {
+    return on_slots(tokens, [&](std::span<const std::uint32_t> slots) {
+      return backend_->gather(slots, reinterpret_cast<std::byte*>(out), stream);
+    });
+  }
+
+  /** @brief @p in's payloads into the slots of @p tokens, on @p stream (ClassManager::scatter). */
+  Result<void> scatter(const P* in, std::span<const MessageToken> tokens, StreamHandle stream) {
+    return on_slots(tokens, [&](std::span<const std::uint32_t> slots) {
+      return backend_->scatter(reinterpret_cast<const std::byte*>(in), slots, stream);
+    });
+  }
+
   Result<void> retain(MessageToken token) { return table_.retain(token); }
   Result<void> release(MessageToken token) { return table_.release(token); }
 
@@ -244,6 +273,76 @@ class ClassCore {
     nvtx().register_region(backend_->device_payload(index), sizeof(P));
     table_.publish(index, home, sample_peak || stole);
     return token;
+  }
+
+  /** @brief store_batch() without the annotation: all slots first, then one upload. */
+  Result<std::vector<MessageToken>> store_all(std::span<const Message<P>> messages,
+                                              StreamHandle stream, std::uint32_t home) {
+    if (backend_->lost()) return MemoryError::DeviceError;
+    if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
+    std::vector<MessageToken> tokens;
+    std::vector<std::uint32_t> slots;
+    tokens.reserve(messages.size());
+    slots.reserve(messages.size());
+    const auto give_back = [&] {
+      for (std::uint32_t slot : slots) table_.abandon(slot, home);
+    };
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      auto token = table_.allocate(home, nullptr);
+      if (!token) {
+        give_back();
+        return token.error();  // NoFreeSlots: nothing stored
+      }
+      tokens.push_back(*token);
+      slots.push_back(token->index());
+      write_header(token->index(), messages[i].header);
+    }
+    const auto* first = reinterpret_cast<const std::byte*>(messages.data());
+    if (auto uploaded = backend_->upload_batch(slots, first, sizeof(Message<P>), stream);
+        !uploaded) {
+      give_back();
+      return uploaded.error();
+    }
+    for (std::uint32_t slot : slots) {
+      nvtx().register_region(backend_->device_payload(slot), sizeof(P));
+      table_.publish(slot, home, true);
+    }
+    return tokens;
+  }
+
+  /** @brief Sets slot @p index's header (on the host) without touching its payload. */
+  void write_header(std::uint32_t index, MessageHeader header) noexcept {
+    header.memory_class = class_;
+    // Message<P> is trivially copyable: copying the bytes in makes the header live.
+    std::memcpy(static_cast<void*>(backend_->host_slot(index)), &header, sizeof(header));
+    headers_[index] = header;
+  }
+
+  /**
+   * @brief Runs batch @p work on the slots of @p tokens, each held exclusively
+   * meanwhile (like a lease): all or nothing, a conflicting guard or a bad
+   * token refuses the whole batch before anything is queued.
+   */
+  template <class Work>
+  Result<void> on_slots(std::span<const MessageToken> tokens, Work work) {
+    auto range = nvtx().range(nvtx::Op::Batch);
+    if (backend_->lost()) return fail(MemoryError::DeviceError);
+    std::vector<std::uint32_t> slots;
+    slots.reserve(tokens.size());
+    const auto unlock_all = [&] {
+      for (std::uint32_t slot : slots) table_.unlock_exclusive(slot, false);
+    };
+    for (MessageToken token : tokens) {
+      if (auto locked = table_.lock_exclusive(token, Wait::No); !locked) {
+        unlock_all();
+        return fail(locked.error());
+      }
+      slots.push_back(token.index());
+    }
+    auto done = work(std::span<const std::uint32_t>(slots));
+    unlock_all();
+    if (!done) return fail(done.error());
+    return {};
   }
 
   /**

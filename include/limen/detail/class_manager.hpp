@@ -15,10 +15,12 @@
 #include <memory>
 #include <new>
 #include <optional>
+#include <span>
 #include <string>
 #include <type_traits>
 #include <utility>
 #include <variant>
+#include <vector>
 
 namespace limen::detail {
 
@@ -88,6 +90,49 @@ class ClassManager : public ConcurrentFacade<Derived, P> {
   }
   /** @brief Lends the slot to work on this manager's own stream. */
   Result<DeviceLease<P>> lease(MessageToken token) { return lease(token, stream()); }
+
+  /**
+   * @brief Stores every message of @p messages, or none, and returns their
+   * tokens in order.
+   *
+   * Device memory: the payloads are packed into one pinned staging buffer,
+   * copied to the device in one transfer and scattered into the slots by one
+   * kernel, all on @p stream; one event marks the batch, so every slot is in
+   * flight until it completes (host reads wait for it, kernels on @p stream
+   * see the payloads). Pinned and managed memory: the host writes each slot.
+   * NoFreeSlots when fewer than `messages.size()` slots are free; on any
+   * failure nothing is stored and no slot or buffer leaks. A failed batch
+   * counts as one failed store. Never waits for conflicting guards.
+   */
+  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
+                                                StreamHandle stream) {
+    if (!this->has_core()) return MemoryError::Unsupported;
+    return visit_core([&](auto& c) { return c.store_batch(messages, stream, home()); });
+  }
+  /** @brief store_batch() on this manager's stream. */
+  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages) {
+    return store_batch(messages, stream());
+  }
+
+  /**
+   * @brief Copies the payloads of @p tokens, in order, into the contiguous
+   * device array @p device_out (`tokens.size()` elements), on @p stream after
+   * each slot's earlier work.
+   *
+   * The slots are held exclusively while the copy is queued and are in flight
+   * until it completes (a free is stream-ordered, host writes wait), as a
+   * lease's would be. Refused with nothing done when a token is bad, stale or
+   * repeated, or a slot is borrowed (AlreadyBorrowed, never waits). In the CPU
+   * fallback @p device_out is host memory.
+   */
+  Result<void> gather(std::span<const MessageToken> tokens, P* device_out, StreamHandle stream) {
+    return this->on_token([&](auto& c) { return c.gather(tokens, device_out, stream); });
+  }
+  /** @brief The reverse of gather(): @p device_in's elements into the slots of @p tokens. */
+  Result<void> scatter(const P* device_in, std::span<const MessageToken> tokens,
+                       StreamHandle stream) {
+    return this->on_token([&](auto& c) { return c.scatter(device_in, tokens, stream); });
+  }
 
   /** @brief The payload slots as kernels address them (see DeviceSlotView). */
   [[nodiscard]] DeviceSlotView<P> device_view() const noexcept {
