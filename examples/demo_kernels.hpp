@@ -8,6 +8,7 @@
 #include <limen/stream.hpp>
 #include <limen/token.hpp>
 
+#include <cstddef>
 #include <cstdint>
 
 namespace limen::demo {
@@ -37,5 +38,14 @@ inline void scale_on_host(DeviceSlotView<Reading> view, const TokenBatch& batch,
 /// Only defined when limen is built with nvcc (LIMEN_HAVE_CUDA_KERNELS).
 int scale_on_device(DeviceSlotView<Reading> view, const TokenBatch& batch, float factor,
                     StreamHandle stream);
+
+/// Scales n contiguous readings (device-accessible memory), on stream; returns the
+/// launch's cudaError_t. Only with LIMEN_HAVE_CUDA_KERNELS.
+int scale_array_on_device(Reading* readings, std::size_t n, float factor, StreamHandle stream);
+
+/// The same on the host.
+inline void scale_array_on_host(Reading* readings, std::size_t n, float factor) {
+  for (std::size_t i = 0; i < n; ++i) scale_reading(readings[i], factor);
+}
 
 }  // namespace limen::demo

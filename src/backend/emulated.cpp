@@ -329,6 +329,23 @@ class EmulatedPinned final : public EmulatedBackend {
 
 /// Device memory: the host works on a shadow; copies move the payload each way.
 class EmulatedDevice final : public EmulatedBackend {
+  /// A host buffer that only grows, left uninitialised.
+  struct Growing {
+    std::unique_ptr<std::byte[]> bytes;
+    std::size_t size = 0;
+  };
+  static std::byte* reserve(Growing& buffer, std::size_t bytes) {
+    if (buffer.size < bytes) {
+      buffer.bytes.reset(new std::byte[bytes]);
+      buffer.size = bytes;
+    }
+    return buffer.bytes.get();
+  }
+
+  std::mutex staging_mutex_;
+  Growing staging_;
+  Growing scratch_;
+
  public:
   explicit EmulatedDevice(const BackendSpec& spec) : EmulatedBackend(spec, true) {}
 
@@ -357,15 +374,18 @@ class EmulatedDevice final : public EmulatedBackend {
                             std::size_t message_stride, StreamHandle stream) override {
     if (auto ready = begin_batch({}, stream); !ready) return ready;
     const std::size_t bytes = layout_.payload_bytes;
-    std::vector<std::byte> staging(slots.size() * bytes);  // the pinned staging buffer
+    const std::size_t total = slots.size() * bytes;
+    std::lock_guard lock(staging_mutex_);           // the two buffers are reused batch after batch
+    std::byte* staging = reserve(staging_, total);  // the pinned staging buffer
+    std::byte* scratch = reserve(scratch_, total);  // the device's copy of it
     for (std::size_t i = 0; i < slots.size(); ++i) {
-      std::memcpy(staging.data() + i * bytes,
-                  messages + i * message_stride + layout_.payload_offset, bytes);
+      std::memcpy(staging + i * bytes, messages + i * message_stride + layout_.payload_offset,
+                  bytes);
     }
     if (auto copied = call(InjectedCall::Copy, "cudaMemcpyAsync(HtoD)"); !copied) return copied;
-    std::vector<std::byte> scratch(staging);  // the device's copy of it
-    count_to_device(staging.size());
-    batch::host_scatter(scratch.data(), slots.data(), slots.size(), payloads());
+    std::memcpy(scratch, staging, total);
+    count_to_device(total);
+    batch::host_scatter(scratch, slots.data(), slots.size(), payloads());
     return end_batch(slots, stream);
   }
 };
