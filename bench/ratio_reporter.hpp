@@ -21,6 +21,8 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::string label;
     std::string numerator;
     std::string denominator;
+    /// When not empty: the denominator is the fastest of these runs ("the best of").
+    std::vector<std::string> best_of = {};
   };
 
   explicit RatioReporter(std::vector<Ratio> ratios) : ratios_(std::move(ratios)) {}
@@ -39,16 +41,25 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::printf("\n%-58s %10s\n", "ratio (items/s, same run)", "value");
     for (const Ratio& r : ratios_) {
       const auto num = rate_.find(r.numerator);
-      const auto den = rate_.find(r.denominator);
-      if (num == rate_.end() || den == rate_.end() || den->second == 0) {
+      const double den = denominator(r);
+      if (num == rate_.end() || den == 0) {
         std::printf("%-58s %10s\n", r.label.c_str(), "n/a");
         continue;
       }
-      std::printf("%-58s %9.2fx\n", r.label.c_str(), num->second / den->second);
+      std::printf("%-58s %9.2fx\n", r.label.c_str(), num->second / den);
     }
   }
 
  private:
+  double denominator(const Ratio& r) const {
+    double best = 0;
+    for (const std::string& name :
+         r.best_of.empty() ? std::vector<std::string>{r.denominator} : r.best_of) {
+      if (auto it = rate_.find(name); it != rate_.end() && it->second > best) best = it->second;
+    }
+    return best;
+  }
+
   std::vector<Ratio> ratios_;
   std::map<std::string, double> rate_;
 };

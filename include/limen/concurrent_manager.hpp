@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <utility>
 
 namespace limen {
 
@@ -22,6 +23,13 @@ class ConcurrentHandle;
 namespace detail {
 template <class P>
 using ConcurrentCore = HostCore<P, MultiThreaded, HeapArray>;
+
+/** @brief The vacant core a moved-from manager or handle points at (owned by nobody). */
+template <class P>
+std::shared_ptr<ConcurrentCore<P>> vacant_concurrent_core() noexcept {
+  return std::shared_ptr<ConcurrentCore<P>>(std::shared_ptr<ConcurrentCore<P>>{},
+                                            &ConcurrentCore<P>::vacant());
+}
 }  // namespace detail
 
 /**
@@ -36,10 +44,10 @@ using ConcurrentCore = HostCore<P, MultiThreaded, HeapArray>;
  * pops its own shard and steals from the others only when that is empty, so
  * disjoint work shares no cache line. Copying the manager shares the storage.
  *
- * `stats().peak_in_use` is sampled: on every store made through the manager
- * itself, and for scoped handles when a store steals from another shard and
- * on the first and every 64th reuse of each slot (so handles never read every
- * shard on their hot path). It can lag the true peak under concurrency.
+ * `stats().peak_in_use` is sampled, so that no store reads every shard: when a
+ * store takes a slot from another shard than its own, and on the first and
+ * every 1024th use of each slot. It can lag the true peak (exact while slots
+ * are used for the first time, as in most tests).
  *
  * A moved-from manager (or handle) is empty: capacity 0, store returns
  * Unsupported, every token BadToken.
@@ -60,6 +68,22 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
   explicit ConcurrentManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
                              std::string_view name = "limen")
       : core_(detail::make_state<Core>(capacity, memory_class, name)), class_(memory_class) {}
+
+  /** @brief Another owner of the same storage (handles and copies share it). */
+  ConcurrentManager(const ConcurrentManager&) = default;
+  ConcurrentManager& operator=(const ConcurrentManager&) = default;
+  /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
+  ConcurrentManager(ConcurrentManager&& other) noexcept
+      : core_(std::exchange(other.core_, detail::vacant_concurrent_core<P>())),
+        class_(other.class_) {}
+  /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
+  ConcurrentManager& operator=(ConcurrentManager&& other) noexcept {
+    if (this != &other) {
+      core_ = std::exchange(other.core_, detail::vacant_concurrent_core<P>());
+      class_ = other.class_;
+    }
+    return *this;
+  }
 
   /** @brief Builds the manager, or returns why not (Unsupported, OutOfMemory); never throws. */
   [[nodiscard]] static Result<ConcurrentManager> create(
@@ -83,10 +107,12 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
   decltype(auto) visit_core(F&& f) const {
     return f(*core_);
   }
-  [[nodiscard]] bool has_core() const noexcept { return core_ != nullptr; }
+  /// A moved-from manager points at the vacant core, whose own checks refuse everything.
+  static constexpr bool has_core() noexcept { return true; }
   [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
   static std::uint32_t home() noexcept { return detail::this_thread_seed(); }
-  static constexpr bool samples_peak() noexcept { return true; }
+  /// Like handles, the peak is sampled (never on every store: that reads every shard).
+  static constexpr bool samples_peak() noexcept { return false; }
 
   std::shared_ptr<Core> core_;
   MemoryClass class_;
@@ -109,6 +135,23 @@ class ConcurrentHandle : public detail::ConcurrentFacade<ConcurrentHandle<P>, P>
   /** @brief A handle on the same storage (handles are scoped_handle()s themselves). */
   [[nodiscard]] ConcurrentHandle scoped_handle() const { return ConcurrentHandle(core_, class_); }
 
+  ConcurrentHandle(const ConcurrentHandle&) = default;
+  ConcurrentHandle& operator=(const ConcurrentHandle&) = default;
+  /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
+  ConcurrentHandle(ConcurrentHandle&& other) noexcept
+      : core_(std::exchange(other.core_, detail::vacant_concurrent_core<P>())),
+        class_(other.class_),
+        home_(other.home_) {}
+  /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
+  ConcurrentHandle& operator=(ConcurrentHandle&& other) noexcept {
+    if (this != &other) {
+      core_ = std::exchange(other.core_, detail::vacant_concurrent_core<P>());
+      class_ = other.class_;
+      home_ = other.home_;
+    }
+    return *this;
+  }
+
  private:
   ConcurrentHandle(std::shared_ptr<Core> core, MemoryClass memory_class)
       : core_(std::move(core)), class_(memory_class), home_(next_home()) {}
@@ -123,7 +166,7 @@ class ConcurrentHandle : public detail::ConcurrentFacade<ConcurrentHandle<P>, P>
   decltype(auto) visit_core(F&& f) const {
     return f(*core_);
   }
-  [[nodiscard]] bool has_core() const noexcept { return core_ != nullptr; }
+  static constexpr bool has_core() noexcept { return true; }
   [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
   std::uint32_t home() const noexcept { return home_; }
   static constexpr bool samples_peak() noexcept { return false; }

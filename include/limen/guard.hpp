@@ -5,6 +5,8 @@
  */
 #pragma once
 
+#include <limen/detail/slot_word.hpp>
+#include <limen/detail/sync_policy.hpp>
 #include <limen/message.hpp>
 
 #include <cstdint>
@@ -15,6 +17,23 @@ namespace detail {
 
 /** @brief Ends one guard's access to slot @p index of the manager state @p owner. */
 using ReleaseFn = void (*)(void* owner, std::uint32_t index) noexcept;
+
+/**
+ * @brief The release of a read (or header) guard on a single-threaded host
+ * table, whose @p word owner is the slot's own word: one subtraction. Guards
+ * recognise it and call it directly, so where the guard was made in view the
+ * compiler inlines it instead of calling through the pointer.
+ */
+inline void release_plain_reader(void* word, std::uint32_t) noexcept {
+  auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
+  w.store(w.load() - slot_word::one_reader);
+}
+
+/** @brief The release of a write guard on a single-threaded host table (see above). */
+inline void release_plain_writer(void* word, std::uint32_t) noexcept {
+  auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
+  w.store(w.load() & ~slot_word::writer_bit);
+}
 
 /**
  * @brief A move-only access to a `T` in a slot, released exactly once.
@@ -50,10 +69,21 @@ class SlotGuard {
   SlotGuard& operator=(const SlotGuard&) = delete;
   ~SlotGuard() { reset(); }
 
-  /** @brief Ends the access now; the guard is empty afterwards. */
-  void reset() noexcept {
-    if (release_ != nullptr) std::exchange(release_, nullptr)(owner_, index_);
+  /**
+   * @brief Ends the access now; the guard is empty afterwards. Always inlined:
+   * it is a handful of instructions, and only inlined can the compiler see
+   * which release it runs.
+   */
+  [[gnu::always_inline]] void reset() noexcept {
+    const ReleaseFn release = std::exchange(release_, nullptr);
     target_ = nullptr;
+    if (release == &release_plain_reader) {
+      release_plain_reader(owner_, index_);
+    } else if (release == &release_plain_writer) {
+      release_plain_writer(owner_, index_);
+    } else if (release != nullptr) {
+      release(owner_, index_);
+    }
   }
 
   /** @brief Whether the guard still holds its access. */

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <string_view>
 
 namespace limen {
@@ -20,9 +21,10 @@ namespace limen {
  *
  * O(1) store and free (a LIFO free list); no allocation after construction.
  * Single-threaded: a conflicting guard gives AlreadyBorrowed (or BorrowActive
- * for free) rather than waiting. Movable (guards point at the heap state, which
- * does not move); a guard must not outlive the manager. A moved-from manager
- * is empty: capacity 0, store returns Unsupported, every token BadToken.
+ * for free) rather than waiting. Movable (the slots and their state stay on
+ * the heap, so guards stay valid); a guard must not outlive the manager. A
+ * moved-from manager is empty: capacity 0, store returns Unsupported, every
+ * token BadToken.
  */
 template <class P>
 class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
@@ -38,7 +40,7 @@ class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
    */
   explicit HeapManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
                        std::string_view name = "limen")
-      : core_(detail::make_state<Core>(capacity, memory_class, name)), class_(memory_class) {}
+      : core_(make_core(capacity, memory_class, name)) {}
 
   /** @brief Builds the manager, or returns why not (Unsupported, OutOfMemory); never throws. */
   [[nodiscard]] static Result<HeapManager> create(std::size_t capacity,
@@ -51,18 +53,31 @@ class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
   [[nodiscard]] std::size_t configured_capacity() const noexcept { return this->capacity(); }
 
  private:
+  // The core lives in the manager (one load fewer on every call than behind a
+  // pointer); its arrays are on the heap and do not move with it.
+  static Core make_core(std::size_t capacity, MemoryClass memory_class, std::string_view name) {
+    try {
+      return Core(capacity, memory_class, name);
+    } catch (const std::bad_alloc&) {
+      throw MemoryErrorException(MemoryError::OutOfMemory, "the manager's host arrays");
+    }
+  }
+
   static constexpr detail::Wait read_wait = detail::Wait::No;
   template <class F>
-  decltype(auto) visit_core(F&& f) const {
-    return f(*core_);
+  decltype(auto) visit_core(F&& f) {
+    return f(core_);
   }
-  [[nodiscard]] bool has_core() const noexcept { return core_ != nullptr; }
-  [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
+  template <class F>
+  decltype(auto) visit_core(F&& f) const {
+    return f(core_);
+  }
+  static constexpr bool has_core() noexcept { return true; }
+  [[nodiscard]] MemoryClass stored_class() const noexcept { return core_.memory_class(); }
   static constexpr std::uint32_t home() noexcept { return 0; }
   static constexpr bool samples_peak() noexcept { return true; }
 
-  std::unique_ptr<Core> core_;
-  MemoryClass class_;
+  Core core_;
 };
 
 }  // namespace limen

@@ -100,7 +100,7 @@ class ClassCore {
     auto range = nvtx().range(nvtx::Op::Store);
     auto token = store_message(message, home, sample_peak);
     if (!token) {
-      if (token.error() != MemoryError::NoFreeSlots) table_.count_failed_store(home);
+      table_.count_failed_store(home);
       nvtx().mark(token.error());
     }
     return token;
@@ -197,7 +197,7 @@ class ClassCore {
     auto range = nvtx().range(nvtx::Op::Batch);
     auto stored = store_all(messages, stream, home);
     if (!stored) {
-      if (stored.error() != MemoryError::NoFreeSlots) table_.count_failed_store(home);
+      table_.count_failed_store(home);
       nvtx().mark(stored.error());
     }
     return stored;
@@ -261,7 +261,7 @@ class ClassCore {
     if (auto reclaimed = reclaim(home); !reclaimed) return reclaimed.error();
     bool stole = false;
     auto token = table_.allocate(home, &stole);
-    if (!token) return token;  // NoFreeSlots, counted by the table
+    if (!token) return token;  // NoFreeSlots
     const std::uint32_t index = token->index();
     Message<P>* stored = ::new (static_cast<void*>(host_message(index))) Message<P>(message);
     stored->header.memory_class = class_;
@@ -271,7 +271,7 @@ class ClassCore {
       return committed.error();
     }
     nvtx().register_region(backend_->device_payload(index), sizeof(P));
-    table_.publish(index, home, sample_peak || stole);
+    table_.publish(*token, home, sample_peak || stole);
     return token;
   }
 
@@ -303,9 +303,9 @@ class ClassCore {
       give_back();
       return uploaded.error();
     }
-    for (std::uint32_t slot : slots) {
-      nvtx().register_region(backend_->device_payload(slot), sizeof(P));
-      table_.publish(slot, home, true);
+    for (MessageToken token : tokens) {
+      nvtx().register_region(backend_->device_payload(token.index()), sizeof(P));
+      table_.publish(token, home, true);
     }
     return tokens;
   }

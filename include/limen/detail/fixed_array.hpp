@@ -10,6 +10,7 @@
 #include <limits>
 #include <memory>
 #include <optional>
+#include <utility>
 
 namespace limen::detail {
 
@@ -44,6 +45,14 @@ template <class T>
 class HeapArray {
  public:
   explicit HeapArray(std::size_t size) : items_(new T[size]), size_(size) {}
+  /** @brief Takes @p other's elements (they do not move); @p other is empty afterwards. */
+  HeapArray(HeapArray&& other) noexcept
+      : items_(std::move(other.items_)), size_(std::exchange(other.size_, 0)) {}
+  HeapArray& operator=(HeapArray&& other) noexcept {
+    items_ = std::move(other.items_);
+    size_ = std::exchange(other.size_, 0);
+    return *this;
+  }
   [[nodiscard]] T& operator[](std::size_t i) noexcept { return items_[i]; }
   [[nodiscard]] const T& operator[](std::size_t i) const noexcept { return items_[i]; }
   [[nodiscard]] std::size_t size() const noexcept { return size_; }

@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <new>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 
 namespace limen::detail {
@@ -47,11 +48,42 @@ class HostCore {
   HostCore(const HostCore&) = delete;
   HostCore& operator=(const HostCore&) = delete;
 
-  ~HostCore() {
-    for (std::size_t i = 0; i < table_.capacity(); ++i) {
-      if (table_.occupied(i)) std::destroy_at(slots_[i].get());
+  /**
+   * @brief Single-threaded cores on the heap move: the slots and their words
+   * stay where they are (guards stay valid); @p other is left vacant: no slot,
+   * every token BadToken, a store Unsupported.
+   */
+  HostCore(HostCore&& other) noexcept requires(!Sync::shared)
+      : slots_(std::move(other.slots_)),
+        table_(std::move(other.table_)),
+        class_(other.class_),
+        nvtx_(std::move(other.nvtx_)),
+        vacant_(std::exchange(other.vacant_, true)) {}
+  HostCore& operator=(HostCore&& other) noexcept requires(!Sync::shared) {
+    if (this != &other) {
+      destroy_messages();
+      std::destroy_at(&nvtx_);
+      slots_ = std::move(other.slots_);
+      table_ = std::move(other.table_);
+      class_ = other.class_;
+      std::construct_at(&nvtx_, std::move(other.nvtx_));
+      vacant_ = std::exchange(other.vacant_, true);
     }
+    return *this;
   }
+
+  /**
+   * @brief The core a moved-from manager points at: no slot, so every token is
+   * BadToken and a store is Unsupported, with no check on any hot path. It is
+   * never written (a store finds no slot before touching anything), so one
+   * per type serves every thread.
+   */
+  static HostCore& vacant() {
+    static HostCore core(VacantTag{});
+    return core;
+  }
+
+  ~HostCore() { destroy_messages(); }
 
   /**
    * @brief Copies or moves @p message (a Message<P> lvalue or rvalue) into a
@@ -69,20 +101,22 @@ class HostCore {
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
     auto locked = table_.lock_shared(token, wait, SharedAccess::Message);
     if (!locked) return locked.error();
-    return ReadGuard<P>(slots_[token.index()].get(), self(), token.index(), &release_shared);
+    const auto [owner, release] = table_.reader_release(token.index(), self(), &release_shared);
+    return ReadGuard<P>(slots_[token.index()].get(), owner, token.index(), release);
   }
 
   Result<WriteGuard<P>> read_mut(MessageToken token, Wait wait) {
     auto locked = table_.lock_exclusive(token, wait);
     if (!locked) return locked.error();
-    return WriteGuard<P>(slots_[token.index()].get(), this, token.index(), &release_exclusive);
+    const auto [owner, release] = table_.writer_release(token.index(), this, &release_exclusive);
+    return WriteGuard<P>(slots_[token.index()].get(), owner, token.index(), release);
   }
 
   Result<HeaderGuard> peek_header(MessageToken token, Wait wait) const {
     auto locked = table_.lock_shared(token, wait, SharedAccess::Header);
     if (!locked) return locked.error();
-    return HeaderGuard(&slots_[token.index()].get()->header, self(), token.index(),
-                       &release_shared);
+    const auto [owner, release] = table_.reader_release(token.index(), self(), &release_shared);
+    return HeaderGuard(&slots_[token.index()].get()->header, owner, token.index(), release);
   }
 
   /** @brief Destroys the message now; never waits for guards. */
@@ -118,21 +152,49 @@ class HostCore {
 
   void* self() const noexcept { return const_cast<HostCore*>(this); }
 
+  void destroy_messages() noexcept {
+    for (std::size_t i = 0; i < table_.capacity(); ++i) {
+      if (table_.occupied(i)) std::destroy_at(slots_[i].get());
+    }
+  }
+
+  struct VacantTag {};
+  explicit HostCore(VacantTag)
+      : slots_(0),
+        table_(0),
+        class_(MemoryClass::host()),
+        nvtx_("moved-from", class_),
+        vacant_(true) {}
+
+  /** @brief The answer to a store that found no slot (counted unless this is vacant()). */
+  [[gnu::cold, gnu::noinline]] Result<MessageToken> no_slot(std::uint32_t home) noexcept {
+    if (vacant_) return MemoryError::Unsupported;
+    table_.count_failed_store(home);
+    return MemoryError::NoFreeSlots;
+  }
+
   template <class M>
   Result<MessageToken> store_plain(M&& message, std::uint32_t home, bool sample_peak) {
     bool stole = false;
     auto token = table_.allocate(home, &stole);
-    if (!token) return token;
-    const std::uint32_t index = token->index();
-    try {
-      Message<P>* stored =
-          ::new (static_cast<void*>(slots_[index].bytes)) Message<P>(std::move(message));
-      stored->header.memory_class = class_;
-    } catch (...) {
-      table_.abandon(index, home);
-      throw;
+    if (!token) [[unlikely]]
+      return no_slot(home);
+    void* slot = slots_[token->index()].bytes;
+    const MemoryClass memory_class = class_;
+    if constexpr (!Sync::shared && std::is_nothrow_constructible_v<Message<P>, M&&>) {
+      // Alone and unable to fail: the bookkeeping first, the copy last, so no
+      // table field is reloaded after a byte copy the compiler must assume aliases it.
+      table_.publish(*token, home, true);
+      (::new (slot) Message<P>(std::forward<M>(message)))->header.memory_class = memory_class;
+    } else {
+      try {
+        (::new (slot) Message<P>(std::forward<M>(message)))->header.memory_class = memory_class;
+      } catch (...) {
+        table_.abandon(token->index(), home);
+        throw;
+      }
+      table_.publish(*token, home, sample_peak || stole);
     }
-    table_.publish(index, home, sample_peak || stole);
     return token;
   }
 
@@ -164,10 +226,10 @@ class HostCore {
     return freed;
   }
 
-  static void release_shared(void* owner, std::uint32_t index) noexcept {
-    static_cast<HostCore*>(owner)->table_.unlock_shared(index);
+  [[gnu::always_inline]] static void release_shared(void* owner, std::uint32_t index) noexcept {
+    static_cast<HostCore*>(owner)->table_.unlock_reader(index);
   }
-  static void release_exclusive(void* owner, std::uint32_t index) noexcept {
+  [[gnu::always_inline]] static void release_exclusive(void* owner, std::uint32_t index) noexcept {
     static_cast<HostCore*>(owner)->table_.unlock_exclusive(index, false);
   }
 
@@ -176,6 +238,7 @@ class HostCore {
   mutable Table table_;
   MemoryClass class_;
   nvtx::Annotator nvtx_;
+  bool vacant_ = false;
 };
 
 }  // namespace limen::detail

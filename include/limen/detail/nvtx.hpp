@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 namespace limen::detail::nvtx {
 
@@ -57,6 +58,12 @@ class Annotator {
   Annotator(std::string_view name, MemoryClass memory_class) noexcept;
   Annotator(const Annotator&) = delete;
   Annotator& operator=(const Annotator&) = delete;
+  /** @brief Takes @p other's registrations (its heap among them); @p other annotates nothing. */
+  Annotator(Annotator&& other) noexcept
+      : strings_(other.strings_),
+        heap_(std::exchange(other.heap_, nullptr)),
+        category_(other.category_),
+        active_(std::exchange(other.active_, false)) {}
   ~Annotator();
 
   /** @brief A scoped range over one operation. */

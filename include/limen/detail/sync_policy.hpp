@@ -51,6 +51,11 @@ class PlainAtomic {
     value_ = static_cast<T>(value_ - delta);
     return old;
   }
+  T fetch_and(T mask, std::memory_order = std::memory_order_seq_cst) noexcept {
+    T old = value_;
+    value_ = static_cast<T>(value_ & mask);
+    return old;
+  }
   void wait(T, std::memory_order = std::memory_order_seq_cst) const noexcept {}
   void notify_all() noexcept {}
 
