@@ -13,6 +13,87 @@
 
 namespace limen {
 
+namespace detail {
+
+/// A trivially copyable T: a union and a flag whose copies, moves and
+/// destructor are all trivial, so the Result travels in registers.
+template <class T,
+          bool Trivial = std::is_trivially_copyable_v<T>&& std::is_trivially_destructible_v<T>>
+class ResultStorage {
+ protected:
+  constexpr explicit ResultStorage(T value) noexcept : value_(value), ok_(true) {}
+  constexpr explicit ResultStorage(MemoryError error) noexcept : error_(error), ok_(false) {}
+
+  union {
+    T value_;
+    MemoryError error_;
+  };
+  bool ok_;
+};
+
+/// Any other T: the value is constructed, copied, moved and destroyed by hand.
+/// (Two storages rather than constrained special members: clang before 16
+/// cannot select between constrained destructors.)
+template <class T>
+class ResultStorage<T, false> {
+ protected:
+  constexpr explicit ResultStorage(T&& value) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : value_(std::move(value)), ok_(true) {}
+  constexpr explicit ResultStorage(MemoryError error) noexcept : error_(error), ok_(false) {}
+
+  constexpr ResultStorage(const ResultStorage& other) noexcept(
+      std::is_nothrow_copy_constructible_v<T>) requires std::is_copy_constructible_v<T>
+      : ok_(other.ok_) {
+    if (ok_) {
+      std::construct_at(&value_, other.value_);
+    } else {
+      error_ = other.error_;
+    }
+  }
+  constexpr ResultStorage(ResultStorage&& other) noexcept(std::is_nothrow_move_constructible_v<T>)
+      : ok_(other.ok_) {
+    if (ok_) {
+      std::construct_at(&value_, std::move(other.value_));
+    } else {
+      error_ = other.error_;
+    }
+  }
+  constexpr ResultStorage& operator=(
+      const ResultStorage& other) requires std::is_copy_constructible_v<T> {
+    if (this != &other) assign(other);
+    return *this;
+  }
+  constexpr ResultStorage& operator=(ResultStorage&& other) noexcept(
+      std::is_nothrow_move_constructible_v<T>) {
+    if (this != &other) assign(std::move(other));
+    return *this;
+  }
+  constexpr ~ResultStorage() {
+    if (ok_) std::destroy_at(&value_);
+  }
+
+  union {
+    T value_;
+    MemoryError error_;
+  };
+  bool ok_;
+
+ private:
+  template <class Other>
+  constexpr void assign(Other&& other) {
+    if (ok_) std::destroy_at(&value_);
+    ok_ = false;
+    if (other.ok_) {
+      std::construct_at(&value_, std::forward<Other>(other).value_);
+      ok_ = true;
+    } else {
+      error_ = other.error_;
+    }
+  }
+};
+
+}  // namespace detail
+
 /**
  * @brief Holds either a `T` or a `MemoryError`.
  *
@@ -23,73 +104,21 @@ namespace limen {
  * returning one costs what returning the value would.
  */
 template <class T>
-class [[nodiscard]] Result {
+class [[nodiscard]] Result : private detail::ResultStorage<T> {
   static_assert(!std::is_same_v<std::remove_cv_t<T>, MemoryError>,
                 "Result<MemoryError> is ambiguous: use Result<void>");
   static_assert(!std::is_reference_v<T>, "Result<T&> is not supported: hold a pointer");
+  using Storage = detail::ResultStorage<T>;
+  using Storage::error_;
+  using Storage::ok_;
+  using Storage::value_;
 
  public:
   /** @brief Holds @p value. */
   constexpr Result(T value) noexcept(std::is_nothrow_move_constructible_v<T>)  // NOLINT: implicit
-      : value_(std::move(value)), ok_(true) {}
+      : Storage(std::move(value)) {}
   /** @brief Holds @p error. */
-  constexpr Result(MemoryError error) noexcept : error_(error), ok_(false) {}  // NOLINT: implicit
-
-  /** @brief Copies the value or the error (trivial for a trivially copyable T). */
-  constexpr Result(const Result& other) requires std::is_trivially_copy_constructible_v<T>
-  = default;
-  /** @brief Copies the value or the error. */
-  constexpr Result(const Result& other) noexcept(std::is_nothrow_copy_constructible_v<T>) requires(
-      std::is_copy_constructible_v<T> && !std::is_trivially_copy_constructible_v<T>)
-      : ok_(other.ok_) {
-    if (ok_) {
-      std::construct_at(&value_, other.value_);
-    } else {
-      error_ = other.error_;
-    }
-  }
-  /** @brief Moves the value or copies the error (trivial for a trivially copyable T). */
-  constexpr Result(Result&& other) noexcept requires std::is_trivially_move_constructible_v<T>
-  = default;
-  /** @brief Moves the value or copies the error. */
-  constexpr Result(Result&& other) noexcept(std::is_nothrow_move_constructible_v<T>) requires(
-      !std::is_trivially_move_constructible_v<T>)
-      : ok_(other.ok_) {
-    if (ok_) {
-      std::construct_at(&value_, std::move(other.value_));
-    } else {
-      error_ = other.error_;
-    }
-  }
-  /** @brief Replaces the contents (trivial for a trivially copyable T). */
-  constexpr Result& operator=(const Result& other) requires
-      std::is_trivially_copy_assignable_v<T> && std::is_trivially_copy_constructible_v<T>
-  = default;
-  /** @brief Replaces the contents with a copy of @p other's. */
-  constexpr Result& operator=(const Result& other) requires(
-      std::is_copy_constructible_v<T> &&
-      !(std::is_trivially_copy_assignable_v<T> && std::is_trivially_copy_constructible_v<T>)) {
-    if (this != &other) assign(other);
-    return *this;
-  }
-  /** @brief Replaces the contents (trivial for a trivially copyable T). */
-  constexpr Result& operator=(Result&& other) noexcept requires
-      std::is_trivially_move_assignable_v<T> && std::is_trivially_move_constructible_v<T>
-  = default;
-  /** @brief Replaces the contents with @p other's, moved. */
-  constexpr Result&
-  operator=(Result&& other) noexcept(std::is_nothrow_move_constructible_v<T>) requires(
-      !(std::is_trivially_move_assignable_v<T> && std::is_trivially_move_constructible_v<T>)) {
-    if (this != &other) assign(std::move(other));
-    return *this;
-  }
-  /** @brief Destroys the value, if any (trivial for a trivially destructible T). */
-  constexpr ~Result() requires std::is_trivially_destructible_v<T>
-  = default;
-  /** @brief Destroys the value, if any. */
-  constexpr ~Result() {
-    if (ok_) std::destroy_at(&value_);
-  }
+  constexpr Result(MemoryError error) noexcept : Storage(error) {}  // NOLINT: implicit
 
   /** @brief Whether this holds a value. */
   [[nodiscard]] constexpr bool has_value() const noexcept { return ok_; }
@@ -124,24 +153,6 @@ class [[nodiscard]] Result {
     if (!ok_) [[unlikely]]
       throw MemoryErrorException(error_);
   }
-
-  template <class Other>
-  constexpr void assign(Other&& other) {
-    if (ok_) std::destroy_at(&value_);
-    ok_ = false;
-    if (other.ok_) {
-      std::construct_at(&value_, std::forward<Other>(other).value_);
-      ok_ = true;
-    } else {
-      error_ = other.error_;
-    }
-  }
-
-  union {
-    T value_;
-    MemoryError error_;
-  };
-  bool ok_;
 };
 
 /** @brief Success, or a MemoryError. */
