@@ -20,7 +20,7 @@ namespace detail {
 template <class T,
           bool Trivial = std::is_trivially_copyable_v<T>&& std::is_trivially_destructible_v<T>>
 class ResultStorage {
- protected:
+ public:
   constexpr explicit ResultStorage(T value) noexcept : value_(value), ok_(true) {}
   constexpr explicit ResultStorage(MemoryError error) noexcept : error_(error), ok_(false) {}
 
@@ -33,10 +33,13 @@ class ResultStorage {
 
 /// Any other T: the value is constructed, copied, moved and destroyed by hand.
 /// (Two storages rather than constrained special members: clang before 16
-/// cannot select between constrained destructors.)
+/// cannot select between constrained destructors. Result holds its storage as
+/// a member, not a base: with a base, GCC copies a Result<MessageToken> as one
+/// 16-byte block through the stack right after writing it as 8 + 1 bytes, a
+/// store-forwarding stall that made the host round trip three times slower.)
 template <class T>
 class ResultStorage<T, false> {
- protected:
+ public:
   constexpr explicit ResultStorage(T&& value) noexcept(std::is_nothrow_move_constructible_v<T>)
       : value_(std::move(value)), ok_(true) {}
   constexpr explicit ResultStorage(MemoryError error) noexcept : error_(error), ok_(false) {}
@@ -104,55 +107,53 @@ class ResultStorage<T, false> {
  * returning one costs what returning the value would.
  */
 template <class T>
-class [[nodiscard]] Result : private detail::ResultStorage<T> {
+class [[nodiscard]] Result {
   static_assert(!std::is_same_v<std::remove_cv_t<T>, MemoryError>,
                 "Result<MemoryError> is ambiguous: use Result<void>");
   static_assert(!std::is_reference_v<T>, "Result<T&> is not supported: hold a pointer");
-  using Storage = detail::ResultStorage<T>;
-  using Storage::error_;
-  using Storage::ok_;
-  using Storage::value_;
 
  public:
   /** @brief Holds @p value. */
   constexpr Result(T value) noexcept(std::is_nothrow_move_constructible_v<T>)  // NOLINT: implicit
-      : Storage(std::move(value)) {}
+      : s_(std::move(value)) {}
   /** @brief Holds @p error. */
-  constexpr Result(MemoryError error) noexcept : Storage(error) {}  // NOLINT: implicit
+  constexpr Result(MemoryError error) noexcept : s_(error) {}  // NOLINT: implicit
 
   /** @brief Whether this holds a value. */
-  [[nodiscard]] constexpr bool has_value() const noexcept { return ok_; }
+  [[nodiscard]] constexpr bool has_value() const noexcept { return s_.ok_; }
   /** @brief Whether this holds a value. */
-  constexpr explicit operator bool() const noexcept { return ok_; }
+  constexpr explicit operator bool() const noexcept { return s_.ok_; }
 
   /** @brief The value; throws MemoryErrorException when this holds an error. */
-  [[nodiscard]] constexpr T& value() & { return check(), value_; }
+  [[nodiscard]] constexpr T& value() & { return check(), s_.value_; }
   /** @brief The value; throws MemoryErrorException when this holds an error. */
-  [[nodiscard]] constexpr const T& value() const& { return check(), value_; }
+  [[nodiscard]] constexpr const T& value() const& { return check(), s_.value_; }
   /** @brief The value, moved out; throws MemoryErrorException when this holds an error. */
-  [[nodiscard]] constexpr T&& value() && { return check(), std::move(value_); }
+  [[nodiscard]] constexpr T&& value() && { return check(), std::move(s_.value_); }
 
   /** @brief The error; only meaningful when `!has_value()` (Unsupported otherwise). */
   [[nodiscard]] constexpr MemoryError error() const noexcept {
-    return ok_ ? MemoryError::Unsupported : error_;
+    return s_.ok_ ? MemoryError::Unsupported : s_.error_;
   }
 
   /** @brief The value, unchecked. */
-  [[nodiscard]] constexpr T& operator*() & noexcept { return value_; }
+  [[nodiscard]] constexpr T& operator*() & noexcept { return s_.value_; }
   /** @brief The value, unchecked. */
-  [[nodiscard]] constexpr const T& operator*() const& noexcept { return value_; }
+  [[nodiscard]] constexpr const T& operator*() const& noexcept { return s_.value_; }
   /** @brief The value moved out, unchecked. */
-  [[nodiscard]] constexpr T&& operator*() && noexcept { return std::move(value_); }
+  [[nodiscard]] constexpr T&& operator*() && noexcept { return std::move(s_.value_); }
   /** @brief The value's members, unchecked. */
-  [[nodiscard]] constexpr T* operator->() noexcept { return &value_; }
+  [[nodiscard]] constexpr T* operator->() noexcept { return &s_.value_; }
   /** @brief The value's members, unchecked. */
-  [[nodiscard]] constexpr const T* operator->() const noexcept { return &value_; }
+  [[nodiscard]] constexpr const T* operator->() const noexcept { return &s_.value_; }
 
  private:
   constexpr void check() const {
-    if (!ok_) [[unlikely]]
-      throw MemoryErrorException(error_);
+    if (!s_.ok_) [[unlikely]]
+      throw MemoryErrorException(s_.error_);
   }
+
+  detail::ResultStorage<T> s_;
 };
 
 /** @brief Success, or a MemoryError. */
