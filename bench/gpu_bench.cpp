@@ -5,7 +5,10 @@
 // many iterations after a warm-up, the median of five repeats reported, and
 // every ratio uses a baseline measured in this run.
 //
-//   limen_gpu_bench [--quick]      exit 0: ran; 77: no GPU (skipped); 1: every case failed
+//   limen_gpu_bench [--quick] [--json FILE]
+//     exit 0: ran; 77: no GPU (skipped); 1: every case failed
+//   --json FILE writes the cases and the ratio definitions in Google Benchmark's
+//   JSON shape, for bench/report.py (with bench/gpu_peers.py's file beside it).
 #include <limen/limen.hpp>
 
 #include <cuda_runtime_api.h>
@@ -14,6 +17,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <fstream>
 #include <functional>
 #include <memory>
 #include <string>
@@ -276,13 +280,42 @@ void report(const std::vector<Measured>& all, const std::vector<Ratio>& ratios) 
   }
 }
 
+/// Names here are plain ASCII without quotes or backslashes: no escaping needed.
+bool write_json(const char* path, const std::string& gpu, const std::vector<Measured>& all,
+                const std::vector<Ratio>& ratios) {
+  std::ofstream f(path);
+  f << "{\n  \"context\": {\n    \"gpu\": \"" << gpu << "\"";
+  for (const auto& r : ratios) {
+    f << ",\n    \"ratio: " << r.label << "\": \"num=" << r.of << ";den=" << r.over
+      << ";metric=time\"";
+  }
+  f << "\n  },\n  \"benchmarks\": [";
+  for (std::size_t i = 0; i < all.size(); ++i) {
+    const Measured& m = all[i];
+    f << (i ? ",\n" : "\n") << "    {\"name\": \"" << m.name << "\", ";
+    if (m.error.empty()) {
+      f << "\"real_time\": " << m.ns << ", \"time_unit\": \"ns\"}";
+    } else {
+      f << "\"error_occurred\": true, \"error_message\": \"" << m.error << "\"}";
+    }
+  }
+  f << "\n  ]\n}\n";
+  return static_cast<bool>(f);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  const char* json = nullptr;
   for (int i = 1; i < argc; ++i) {
     if (std::strcmp(argv[i], "--quick") == 0) {
       g_repeats = 3;
       g_iterations = 300;
+    } else if (std::strcmp(argv[i], "--json") == 0 && i + 1 < argc) {
+      json = argv[++i];
+    } else {
+      std::fprintf(stderr, "usage: limen_gpu_bench [--quick] [--json FILE]\n");
+      return 2;
     }
   }
   const auto& info = limen::runtime_info();
@@ -306,6 +339,10 @@ int main(int argc, char** argv) {
     staging<4096>(n, all, ratios);
   }
   report(all, ratios);
+  if (json != nullptr && !write_json(json, info.devices[0].name, all, ratios)) {
+    std::fprintf(stderr, "could not write %s\n", json);
+    return 1;
+  }
   const bool any_ran =
       std::any_of(all.begin(), all.end(), [](const Measured& m) { return m.error.empty(); });
   return any_ran ? 0 : 1;

@@ -140,7 +140,7 @@ fi
 
 bench=$build/bench/limen_gpu_bench
 if [ -x "$bench" ]; then
-  step gpu_bench 300 "$bench"
+  step gpu_bench 300 "$bench" --json "$out/gpu_bench.json"
   rc=$?
   if [ $rc -eq 0 ]; then
     row "gpu benchmark" pass "table below"
@@ -153,11 +153,42 @@ else
   row "gpu benchmark" skip "not built (needs the CUDA runtime)"
 fi
 
+# The peers a user would pick instead (torch, cupy): skipped when not installed or no GPU.
+peers=()
+if command -v python3 >/dev/null; then
+  step gpu_peers 240 python3 "$root/bench/gpu_peers.py" --json "$out/gpu_peers.json"
+  rc=$?
+  if [ $rc -eq 0 ]; then
+    row "gpu peers (torch, cupy)" pass "$(grep -cE '_round_trip/[^ ]+ +[0-9]' "$out/gpu_peers.log") cases ran"
+    peers=("$out/gpu_peers.json")
+  elif [ $rc -eq 77 ]; then
+    row "gpu peers (torch, cupy)" skip "$(tail -1 "$out/gpu_peers.log")"
+  else
+    row "gpu peers (torch, cupy)" FAIL "see $out/gpu_peers.log"
+  fi
+else
+  row "gpu peers (torch, cupy)" skip "no python3"
+fi
+
+# Ratios of limen against those peers, measured in this run.
+if [ -f "$out/gpu_bench.json" ] && command -v python3 >/dev/null; then
+  if step report 60 python3 "$root/bench/report.py" "$out/gpu_bench.json" "${peers[@]}" \
+      --out "$out/report"; then
+    row "ratio report" pass "$out/report/report.md"
+  else
+    row "ratio report" FAIL "see $out/report.log"
+  fi
+fi
+
 echo
 echo "== summary ($(( SECONDS )) s)${gpu_name:+ on $gpu_name}"
 printf '%s\n' "${rows[@]}"
 if [ -f "$out/gpu_bench.log" ] && grep -q '^case' "$out/gpu_bench.log"; then
   echo
   sed -n '/^case/,$p' "$out/gpu_bench.log"
+fi
+if [ -f "$out/report/report.md" ]; then
+  echo
+  cat "$out/report/report.md"
 fi
 exit $failed

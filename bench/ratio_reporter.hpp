@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
 // A console reporter that also prints throughput ratios between benchmark runs
 // of the same binary, so every claim compares against a baseline measured in
-// the same run.
+// the same run. The ratio definitions also go into the benchmark context, so a
+// JSON file written with --benchmark_out carries them for bench/report.py.
 #pragma once
 
 #include <benchmark/benchmark.h>
@@ -25,7 +26,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
     std::vector<std::string> best_of = {};
   };
 
-  explicit RatioReporter(std::vector<Ratio> ratios) : ratios_(std::move(ratios)) {}
+  /// Call after benchmark::Initialize and before the runs (the context is printed first).
+  explicit RatioReporter(std::vector<Ratio> ratios) : ratios_(std::move(ratios)) {
+    for (const Ratio& r : ratios_) benchmark::AddCustomContext("ratio: " + r.label, spec(r));
+  }
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
@@ -51,6 +55,16 @@ class RatioReporter : public benchmark::ConsoleReporter {
   }
 
  private:
+  /// "num=<run>;den=<run>[,<run>...];metric=items_per_second" (the format report.py reads).
+  static std::string spec(const Ratio& r) {
+    std::string den;
+    for (const std::string& name :
+         r.best_of.empty() ? std::vector<std::string>{r.denominator} : r.best_of) {
+      den += (den.empty() ? "" : ",") + name;
+    }
+    return "num=" + r.numerator + ";den=" + den + ";metric=items_per_second";
+  }
+
   double denominator(const Ratio& r) const {
     double best = 0;
     for (const std::string& name :
