@@ -71,6 +71,7 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
 
   /** @brief Another owner of the same storage (handles and copies share it). */
   ConcurrentManager(const ConcurrentManager&) = default;
+  /** @brief Becomes another owner of @p other's storage, giving up this one's share. */
   ConcurrentManager& operator=(const ConcurrentManager&) = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
   ConcurrentManager(ConcurrentManager&& other) noexcept
@@ -135,7 +136,9 @@ class ConcurrentHandle : public detail::ConcurrentFacade<ConcurrentHandle<P>, P>
   /** @brief A handle on the same storage (handles are scoped_handle()s themselves). */
   [[nodiscard]] ConcurrentHandle scoped_handle() const { return ConcurrentHandle(core_, class_); }
 
+  /** @brief Another handle on the same storage. */
   ConcurrentHandle(const ConcurrentHandle&) = default;
+  /** @brief Becomes a handle on @p other's storage, giving up this one's share. */
   ConcurrentHandle& operator=(const ConcurrentHandle&) = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
   ConcurrentHandle(ConcurrentHandle&& other) noexcept
