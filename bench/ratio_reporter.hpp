@@ -33,9 +33,11 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   void ReportRuns(const std::vector<Run>& runs) override {
     for (const Run& run : runs) {
-      // Iterations by name, aggregates (with repetitions) as "<name>_median" and so on.
+      // With repetitions, the median stands for the run (it is reported after the
+      // repetitions, so it replaces them); other aggregates are left out.
+      if (run.run_type == Run::RT_Aggregate && run.aggregate_name != "median") continue;
       auto it = run.counters.find("items_per_second");
-      if (it != run.counters.end()) rate_[run.benchmark_name()] = it->second.value;
+      if (it != run.counters.end()) rate_[run.run_name.str()] = it->second.value;
     }
     ConsoleReporter::ReportRuns(runs);
   }
