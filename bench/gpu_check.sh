@@ -162,7 +162,7 @@ if command -v python3 >/dev/null; then
     row "gpu peers (torch, cupy)" pass "$(grep -cE '_round_trip/[^ ]+ +[0-9]' "$out/gpu_peers.log") cases ran"
     peers=("$out/gpu_peers.json")
   elif [ $rc -eq 77 ]; then
-    row "gpu peers (torch, cupy)" skip "$(tail -1 "$out/gpu_peers.log")"
+    row "gpu peers (torch, cupy)" skip "$(grep -oE '\((torch|cupy) [^(]*' "$out/gpu_peers.log" | tr -d '(' | paste -sd ';')"
   else
     row "gpu peers (torch, cupy)" FAIL "see $out/gpu_peers.log"
   fi
