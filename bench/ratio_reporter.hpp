@@ -28,7 +28,10 @@ class RatioReporter : public benchmark::ConsoleReporter {
 
   /// Call after benchmark::Initialize and before the runs (the context is printed first).
   explicit RatioReporter(std::vector<Ratio> ratios) : ratios_(std::move(ratios)) {
-    for (const Ratio& r : ratios_) benchmark::AddCustomContext("ratio: " + r.label, spec(r));
+    for (Ratio& r : ratios_) {
+      if (r.best_of.empty()) r.best_of = {r.denominator};  // one list of candidates from here on
+      benchmark::AddCustomContext("ratio: " + r.label, spec(r));
+    }
   }
 
   void ReportRuns(const std::vector<Run>& runs) override {
@@ -60,17 +63,13 @@ class RatioReporter : public benchmark::ConsoleReporter {
   /// "num=<run>;den=<run>[,<run>...];metric=items_per_second" (the format report.py reads).
   static std::string spec(const Ratio& r) {
     std::string den;
-    for (const std::string& name :
-         r.best_of.empty() ? std::vector<std::string>{r.denominator} : r.best_of) {
-      den += (den.empty() ? "" : ",") + name;
-    }
+    for (const std::string& name : r.best_of) den += (den.empty() ? "" : ",") + name;
     return "num=" + r.numerator + ";den=" + den + ";metric=items_per_second";
   }
 
   double denominator(const Ratio& r) const {
     double best = 0;
-    for (const std::string& name :
-         r.best_of.empty() ? std::vector<std::string>{r.denominator} : r.best_of) {
+    for (const std::string& name : r.best_of) {
       if (auto it = rate_.find(name); it != rate_.end() && it->second > best) best = it->second;
     }
     return best;

@@ -33,10 +33,7 @@ class ResultStorage {
 
 /// Any other T: the value is constructed, copied, moved and destroyed by hand.
 /// (Two storages rather than constrained special members: clang before 16
-/// cannot select between constrained destructors. Result holds its storage as
-/// a member, not a base: with a base, GCC copies a Result<MessageToken> as one
-/// 16-byte block through the stack right after writing it as 8 + 1 bytes, a
-/// store-forwarding stall that made the host round trip three times slower.)
+/// cannot select between constrained destructors.)
 template <class T>
 class ResultStorage<T, false> {
  public:
@@ -153,6 +150,9 @@ class [[nodiscard]] Result {
       throw MemoryErrorException(s_.error_);
   }
 
+  // A member, not a base: with a base, GCC copies a Result<MessageToken> as one
+  // 16-byte block through the stack right after writing it as 8 + 1 bytes, a
+  // store-forwarding stall that made the host round trip three times slower.
   detail::ResultStorage<T> s_;
 };
 
