@@ -3,9 +3,11 @@
 // on the same loop: copy a Message<P> in, read it through the handle, release
 // it (P = 64 B and 4 KiB). Peers: an unchecked slot pool (the floor: an array,
 // an intrusive free list, index handles), glibc new/delete, std::pmr pools,
-// boost::object_pool and mimalloc (where installed). Also: a ring of 256 live
-// messages, 1/2/4 threads on one shared object, and capacities from 64 to 1M
-// slots at 90 % full (limen must stay flat).
+// boost::object_pool and mimalloc (where installed); for the thread-safe
+// manager, the floor plus the seven atomic steps a thread-safe pool makes (the
+// atomic floor). Also: a ring of 256 live messages, 1/2/4 threads on one
+// shared object, and capacities from 64 to 1M slots at 90 % full (limen must
+// stay flat).
 //
 // Every contender copies the whole message in and reads its payload back: the
 // source is one of a few prebuilt messages, rotated, and a memory clobber
@@ -85,6 +87,7 @@ class FloorPool {
     return i;
   }
   const limen::Message<P>& read(std::uint32_t i) const { return slots_[i]; }
+  void unlock_read(std::uint32_t) const {}
   void free(std::uint32_t i) {
     next_[i] = head_;
     head_ = i;
@@ -96,15 +99,75 @@ class FloorPool {
   std::uint32_t head_ = 0;
 };
 
+// --- The atomic floor: the floor plus the atomic steps any thread-safe pool makes -----
+//
+// What a round trip costs at the least when any thread may store, read and free
+// any handle: a lock-free pop and push (one compare-and-swap each), a slot word
+// that a read takes and drops atomically (compare-and-swap, fetch_sub) and that a
+// free claims only when no reader holds it (compare-and-swap), and two shared
+// counters (fetch_add). Seven uncontended read-modify-writes, no other checks.
+// It is a yardstick for ConcurrentManager, not a usable pool (no ABA protection
+// beyond the tag, no waiting, no error paths).
+
 template <class P>
-void floor_round_trip(benchmark::State& state) {
-  FloorPool<P> pool(256);
+class AtomicFloorPool {
+ public:
+  explicit AtomicFloorPool(std::uint32_t capacity)
+      : slots_(capacity), next_(capacity), words_(capacity) {
+    for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1;
+  }
+  std::uint32_t store(const limen::Message<P>& m) {
+    std::uint64_t head = head_.load(std::memory_order_acquire);
+    std::uint32_t i = 0;
+    do {
+      i = static_cast<std::uint32_t>(head);
+    } while (!head_.compare_exchange_weak(head, pack(head, next_[i]), std::memory_order_acq_rel));
+    slots_[i] = m;
+    words_[i].store(occupied, std::memory_order_release);
+    stores_.fetch_add(1, std::memory_order_relaxed);
+    return i;
+  }
+  const limen::Message<P>& read(std::uint32_t i) {
+    std::uint64_t w = occupied;
+    while (!words_[i].compare_exchange_weak(w, w + 1, std::memory_order_acquire)) w = occupied;
+    return slots_[i];
+  }
+  void unlock_read(std::uint32_t i) { words_[i].fetch_sub(1, std::memory_order_release); }
+  void free(std::uint32_t i) {
+    std::uint64_t w = occupied;
+    while (!words_[i].compare_exchange_weak(w, 0, std::memory_order_acq_rel)) w = occupied;
+    std::uint64_t head = head_.load(std::memory_order_relaxed);
+    do {
+      next_[i] = static_cast<std::uint32_t>(head);
+    } while (!head_.compare_exchange_weak(head, pack(head, i), std::memory_order_release));
+    frees_.fetch_add(1, std::memory_order_relaxed);
+  }
+
+ private:
+  static constexpr std::uint64_t occupied = 1ULL << 32;
+  static std::uint64_t pack(std::uint64_t old_head, std::uint32_t index) {
+    return (((old_head >> 32) + 1) << 32) | index;
+  }
+
+  std::vector<limen::Message<P>> slots_;
+  std::vector<std::uint32_t> next_;
+  std::vector<std::atomic<std::uint64_t>> words_;
+  alignas(64) std::atomic<std::uint64_t> head_{0};
+  alignas(64) std::atomic<std::uint64_t> stores_{0};
+  std::atomic<std::uint64_t> frees_{0};
+};
+
+/// The round trip through FloorPool or AtomicFloorPool.
+template <template <class> class Pool, class P>
+void pool_round_trip(benchmark::State& state) {
+  Pool<P> pool(256);
   Sources<P> src;
   std::size_t i = 0;
   for (auto _ : state) {
     const auto h = pool.store(src[i++]);
     clobber(&pool);
     read_payload(pool.read(h).payload);
+    pool.unlock_read(h);
     pool.free(h);
     clobber(&pool);
   }
@@ -278,7 +341,7 @@ void register_size(const std::string& size) {
   const auto reg = [&](const std::string& name, auto fn) {
     return benchmark::RegisterBenchmark((name + "/" + size).c_str(), fn);
   };
-  reg("floor", floor_round_trip<P>);
+  reg("floor", pool_round_trip<FloorPool, P>);
   reg("new_delete", new_delete<P>);
   reg("pmr_unsynchronized", pmr_pool<P, std::pmr::unsynchronized_pool_resource>);
   reg("pmr_synchronized", pmr_pool<P, std::pmr::synchronized_pool_resource>);
@@ -293,6 +356,7 @@ void register_size(const std::string& size) {
 #endif
   reg("limen_heap", heap_manager<P>);
   reg("limen_static", static_manager<P>);
+  reg("atomic_floor", pool_round_trip<AtomicFloorPool, P>);
   // Threads: wall-clock time, so items/s is the throughput of all threads together.
   reg("limen_concurrent_handle", concurrent_handle<P>)->UseRealTime();
   reg("limen_concurrent_handle", concurrent_handle<P>)->Threads(2)->UseRealTime();
@@ -312,6 +376,11 @@ void register_size(const std::string& size) {
   }
   ratios.push_back({"concurrent handle, 1 thread / heap, " + size,
                     "limen_concurrent_handle/" + size + "/real_time", "limen_heap/" + size});
+  // The reason the line above stays far below 1: a thread-safe round trip cannot
+  // beat the atomic floor, and the atomic floor alone is slower than the heap manager.
+  ratios.push_back({"concurrent handle, 1 thread / atomic floor, " + size,
+                    "limen_concurrent_handle/" + size + "/real_time", "atomic_floor/" + size});
+  ratios.push_back({"atomic floor / heap, " + size, "atomic_floor/" + size, "limen_heap/" + size});
   ratios.push_back({"concurrent handle, 2 threads / 1 thread, " + size,
                     "limen_concurrent_handle/" + size + "/real_time/threads:2",
                     "limen_concurrent_handle/" + size + "/real_time"});
