@@ -3,7 +3,7 @@
 // packed upload, one scatter), gathered into a pinned transfer buffer the GPU
 // can address, scaled there by a kernel, scattered back into their slots, and
 // read by the host, which waits for nothing by hand. Without a GPU the same
-// code runs on the CPU fallback (the "kernel" is a host loop).
+// code runs on the CPU device (the "kernel" is a host task on the stream).
 #include "demo_kernels.hpp"
 
 #include <limen/limen.hpp>
@@ -33,14 +33,8 @@ int main() {
   auto buffer = pool.allocate(n * sizeof(Reading)).value();
   auto* array = static_cast<Reading*>(buffer.device_ptr());
   manager.gather(tokens, array, stream).value();
-  const char* where = "the CPU (fallback)";
-#if LIMEN_HAVE_CUDA_KERNELS
-  if (!manager.emulated()) {
-    if (limen::demo::scale_array_on_device(array, n, 0.5F, stream) != 0) return EXIT_FAILURE;
-    where = "the GPU";
-  }
-#endif
-  if (manager.emulated()) limen::demo::scale_array_on_host(array, n, 0.5F);
+  const char* where = limen::demo::where_kernels_run();
+  if (limen::demo::scale_array(array, n, 0.5F, stream) != 0) return EXIT_FAILURE;
   manager.scatter(array, tokens, stream).value();
   pool.release(std::move(buffer), stream);  // back to the pool once the scatter has read it
 

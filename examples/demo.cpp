@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // limen demo: one message through every memory class, saying which backend
-// really ran (GPU or CPU fallback) and what it cost, then two workers sharing
+// really ran (GPU, or the CPU device as the fallback) and what it cost, then two workers sharing
 // a ConcurrentManager.
 #include "demo_kernels.hpp"
 
@@ -19,7 +19,7 @@ using limen::demo::Reading;
 
 std::string backend_of(const limen::AnyManager<Reading>& m) {
   if (m.memory_class().kind() == limen::MemoryKind::Host) return "host memory";
-  if (m.emulated()) return "CPU fallback";
+  if (m.emulated()) return "CPU device (fallback)";
   const auto& info = limen::runtime_info();
   const auto ordinal = static_cast<std::size_t>(m.memory_class().device_ordinal());
   return "GPU (" + info.devices.at(ordinal < info.devices.size() ? ordinal : 0).name + ")";
@@ -85,8 +85,9 @@ bool concurrent_workers() {
   return ok[0] && ok[1] && manager.available() == manager.capacity();
 }
 
-/// A kernel (or, in the fallback, the same code on the CPU) transforms payloads
-/// by token; the host reads the results without synchronizing by hand.
+/// A kernel (or, on the CPU device, the same code as a host task on the stream)
+/// transforms payloads by token; the host reads the results without
+/// synchronizing by hand.
 bool transform_by_token() {
   limen::ManagerConfig config;
   config.capacity = 8;
@@ -99,17 +100,11 @@ bool transform_by_token() {
     tokens.push_back(m.store(limen::Message<Reading>(Reading{{v, v, v, v}})).value());
     batch.index[batch.count++] = tokens.back().index();
   }
-  const char* where = "CPU (fallback: the same transform, on host memory)";
+  const char* where = limen::demo::where_kernels_run();
   {
     std::vector<limen::DeviceLease<Reading>> leases;  // the slots belong to the stream's work
     for (const auto t : tokens) leases.push_back(m.lease(t).value());
-#if LIMEN_HAVE_CUDA_KERNELS
-    if (!m.emulated()) {
-      if (limen::demo::scale_on_device(m.device_view(), batch, 2.5F, m.stream()) != 0) return false;
-      where = "GPU kernel";
-    }
-#endif
-    if (m.emulated()) limen::demo::scale_on_host(m.device_view(), batch, 2.5F);
+    if (limen::demo::scale(m.device_view(), batch, 2.5F, m.stream()) != 0) return false;
   }  // leases end: each slot's event is recorded, the slots are in flight
   std::printf("transform by token on %s, x2.5:", where);
   bool ok = true;
@@ -129,9 +124,11 @@ bool transform_by_token() {
 int main() {
   const auto& info = limen::runtime_info();
   std::printf("limen demo: typed message slots over every memory class\n");
-  std::printf("CUDA compiled in: %s, devices: %d%s%s\n\n", info.cuda_compiled ? "yes" : "no",
-              info.device_count, info.fallback_active ? ", CPU fallback active: " : "",
+  std::printf("CUDA compiled in: %s, devices: %d%s%s\n", info.cuda_compiled ? "yes" : "no",
+              info.device_count, info.fallback_active ? ", CPU device (fallback) active: " : "",
               info.fallback_reason.c_str());
+  if (info.fallback_active) std::printf("%s\n", limen::cpu_device::describe().c_str());
+  std::printf("\n");
   bool ok = true;
   for (const auto& c : {limen::MemoryClass::host(), limen::MemoryClass::pinned_host(),
                         limen::MemoryClass::device(0), limen::MemoryClass::shared()}) {

@@ -3,7 +3,7 @@
 // lent to work on one stream with lease(), a kernel scaling them through the
 // manager's device view, and the host reading the results without
 // synchronizing by hand (each read waits for its slot's event). Without a GPU
-// the same transform runs on the CPU over the fallback's emulated device memory.
+// the same transform runs as a host task on the CPU device's stream.
 #include "demo_kernels.hpp"
 
 #include <limen/limen.hpp>
@@ -27,19 +27,13 @@ int main() {
     batch.index[batch.count++] = tokens.back().index();
   }
 
-  const char* where = "the CPU (fallback)";
+  const char* where = limen::demo::where_kernels_run();
   {
     std::vector<limen::DeviceLease<Reading>> leases;  // the slots belong to the stream's work
     for (const auto t : tokens) leases.push_back(manager.lease(t).value());
-#if LIMEN_HAVE_CUDA_KERNELS
-    if (!manager.emulated()) {
-      if (limen::demo::scale_on_device(manager.device_view(), batch, 3.0F, manager.stream()) != 0) {
-        return EXIT_FAILURE;
-      }
-      where = "the GPU";
+    if (limen::demo::scale(manager.device_view(), batch, 3.0F, manager.stream()) != 0) {
+      return EXIT_FAILURE;
     }
-#endif
-    if (manager.emulated()) limen::demo::scale_on_host(manager.device_view(), batch, 3.0F);
   }  // leases end: each slot's event is recorded on the stream
 
   bool ok = true;

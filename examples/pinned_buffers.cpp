@@ -36,7 +36,7 @@ int main() {
 
   const limen::PoolStats s = pool.stats();
   std::printf("pinned pool (%s): %zu floats in a pmr vector, sum %.0f\n",
-              pool.emulated() ? "CPU fallback" : "GPU", samples.size(),
+              pool.emulated() ? "CPU device" : "GPU", samples.size(),
               static_cast<double>(std::accumulate(samples.begin(), samples.end(), 0.0)));
   std::printf(
       "  %llu hits, %llu misses, %llu chunks, %llu bytes reserved, peak %llu bytes in use\n",

@@ -1,18 +1,21 @@
 // SPDX-License-Identifier: Apache-2.0
-// Fault injection into the CPU fallback (limen/fault_injection.hpp), or, in a
+// Fault injection into the CPU device (limen/fault_injection.hpp), or, in a
 // library built without it, the same hooks answering "never".
-#include "backend/backends.hpp"
-
 #include <limen/config.hpp>
 
+#include "device/fault_hooks.hpp"
+
 #if LIMEN_FAULT_INJECTION
+#include "device/cpu_api.hpp"
+#include "device/cpu_streams.hpp"
+#include "runtime_state.hpp"
+
+#include <limen/cpu_device.hpp>
 #include <limen/fault_injection.hpp>
 
 #include <array>
 #include <atomic>
 #include <cstddef>
-#include <mutex>
-#include <vector>
 #endif
 
 namespace limen {
@@ -29,10 +32,6 @@ struct PendingFaults {
 std::array<PendingFaults, kFaultKinds> pending;
 std::atomic<bool> capturing{false};
 std::atomic<bool> no_pools{false};
-std::atomic<std::uint64_t> dangling{0};
-std::atomic<bool> any_destroyed{false};
-std::mutex destroyed_mutex;
-std::vector<StreamHandle> destroyed;  // only tests add to it: a handful of entries
 
 }  // namespace
 
@@ -53,11 +52,11 @@ void clear_faults() noexcept {
 }
 
 void hold_events(bool hold) noexcept {
-  detail::emulated_clock_hold(hold);
+  detail::cpu::hold(hold);
 }
 
 void release_events() noexcept {
-  detail::emulated_clock_release();
+  detail::cpu::release_held();
 }
 
 void simulate_capture(bool on) noexcept {
@@ -69,13 +68,11 @@ void disable_memory_pools(bool disabled) noexcept {
 }
 
 void destroy_stream(StreamHandle stream) noexcept {
-  std::lock_guard lock(destroyed_mutex);
-  destroyed.push_back(stream);
-  any_destroyed.store(true);
+  if (cpu_device::active()) (void)cpu_device::destroy_stream(stream);
 }
 
 std::uint64_t dangling_stream_uses() noexcept {
-  return dangling.load();
+  return detail::cpu::stats().stale_handle_uses;
 }
 
 void reset() noexcept {
@@ -84,10 +81,9 @@ void reset() noexcept {
   release_events();
   simulate_capture(false);
   disable_memory_pools(false);
-  std::lock_guard lock(destroyed_mutex);
-  destroyed.clear();
-  any_destroyed.store(false);
-  dangling.store(0);
+  detail::cpu::reset_stale_handles();
+  detail::cpu::revive_devices();
+  detail::forget_lost_devices();
 }
 
 }  // namespace fault_injection
@@ -107,19 +103,6 @@ bool capture_simulated() noexcept {
   return capturing.load(std::memory_order_relaxed);
 }
 
-bool stream_destroyed(StreamHandle stream) noexcept {
-  if (!any_destroyed.load(std::memory_order_relaxed)) return false;
-  std::lock_guard lock(destroyed_mutex);
-  for (StreamHandle s : destroyed) {
-    if (s == stream) return true;
-  }
-  return false;
-}
-
-void count_dangling_stream_use() noexcept {
-  dangling.fetch_add(1);
-}
-
 bool pools_disabled_for_tests() noexcept {
   return no_pools.load();
 }
@@ -135,10 +118,6 @@ std::optional<int> take_fault(InjectedCall) noexcept {
 bool capture_simulated() noexcept {
   return false;
 }
-bool stream_destroyed(StreamHandle) noexcept {
-  return false;
-}
-void count_dangling_stream_use() noexcept {}
 bool pools_disabled_for_tests() noexcept {
   return false;
 }

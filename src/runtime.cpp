@@ -1,15 +1,14 @@
 // SPDX-License-Identifier: Apache-2.0
-// The one-time CUDA probe behind runtime_info().
+// The one-time probe behind runtime_info(): does a CUDA device work? If not,
+// limen runs on the CPU device (src/device/).
+#include <limen/config.hpp>
+
+#include "device/api.hpp"
 #include "runtime_state.hpp"
 
-#include <limen/config.hpp>
 #include <limen/detail/nvtx.hpp>
 #include <limen/memory_class.hpp>
 #include <limen/runtime.hpp>
-
-#if LIMEN_HAVE_CUDA
-#include <cuda_runtime_api.h>
-#endif
 
 #include <array>
 #include <mutex>
@@ -18,41 +17,48 @@
 namespace limen {
 namespace {
 
-#if LIMEN_HAVE_CUDA
-std::string describe(cudaError_t error) {
-  return std::string(cudaGetErrorName(error)) + " (" + cudaGetErrorString(error) + ")";
+namespace device = detail::device;
+
+std::string describe(device::Api& api, device::Status error) {
+  return std::string(api.error_name(error)) + " (" + api.error_string(error) + ")";
 }
 
-DeviceInfo query_device(int ordinal) {
+DeviceInfo query_device(device::Api& api, int ordinal) {
   DeviceInfo info;
   info.ordinal = ordinal;
-  cudaDeviceProp prop{};
-  if (cudaGetDeviceProperties(&prop, ordinal) == cudaSuccess) {
-    info.name = prop.name;
-    info.compute_major = prop.major;
-    info.compute_minor = prop.minor;
-    info.total_memory = prop.totalGlobalMem;
-    info.managed_memory = prop.managedMemory != 0;
-    info.concurrent_managed_access = prop.concurrentManagedAccess != 0;
+  device::Properties properties;
+  if (api.device_properties(&properties, ordinal) == device::status::success) {
+    info.name = properties.name;
+    info.compute_major = properties.major;
+    info.compute_minor = properties.minor;
+    info.total_memory = properties.total_memory;
+    info.managed_memory = properties.managed_memory;
+    info.concurrent_managed_access = properties.concurrent_managed_access;
   }
-  int pools = 0;
-  if (cudaDeviceGetAttribute(&pools, cudaDevAttrMemoryPoolsSupported, ordinal) == cudaSuccess) {
-    info.memory_pools = pools != 0;
+  bool pools = false;
+  if (api.memory_pools_supported(&pools, ordinal) == device::status::success) {
+    info.memory_pools = pools;
   }
   return info;
 }
 
 RuntimeInfo probe() {
   RuntimeInfo info;
+  device::Api* cuda = device::cuda();
+  if (cuda == nullptr) {
+    info.fallback_reason =
+        "limen was built without the CUDA runtime (LIMEN_CUDA=OFF or no CUDA toolkit)";
+    return info;
+  }
   info.cuda_compiled = true;
-  (void)cudaRuntimeGetVersion(&info.runtime_version);
-  (void)cudaDriverGetVersion(&info.driver_version);
+  (void)cuda->runtime_version(&info.runtime_version);
+  (void)cuda->driver_version(&info.driver_version);
   int count = 0;
   // Any failure here means "no device": the error may be sticky for the whole
   // process (cudaErrorInsufficientDriver without a driver), so never retry.
-  const cudaError_t error = cudaGetDeviceCount(&count);
-  if (error != cudaSuccess) {
-    info.fallback_reason = "cudaGetDeviceCount failed: " + describe(error);
+  const device::Status error = cuda->device_count(&count);
+  if (error != device::status::success) {
+    info.fallback_reason = "cudaGetDeviceCount failed: " + describe(*cuda, error);
     return info;
   }
   if (count <= 0) {
@@ -60,18 +66,10 @@ RuntimeInfo probe() {
     return info;
   }
   info.device_count = count;
-  for (int d = 0; d < count; ++d) info.devices.push_back(query_device(d));
+  for (int d = 0; d < count; ++d) info.devices.push_back(query_device(*cuda, d));
   info.fallback_active = false;
   return info;
 }
-#else
-RuntimeInfo probe() {
-  RuntimeInfo info;
-  info.fallback_reason =
-      "limen was built without the CUDA runtime (LIMEN_CUDA=OFF or no CUDA toolkit)";
-  return info;
-}
-#endif
 
 std::mutex health_mutex;
 std::array<std::optional<DeviceErrorInfo>, max_device_ordinal + 1> lost_devices;
@@ -87,6 +85,11 @@ void report_device_lost(int ordinal, const DeviceErrorInfo& cause) noexcept {
     if (!slot) slot = cause;  // the first cause is the one that matters
   } catch (...) {             // out of memory copying the text: the managers still know
   }
+}
+
+void forget_lost_devices() noexcept {
+  std::lock_guard lock(health_mutex);
+  for (auto& slot : lost_devices) slot.reset();
 }
 }  // namespace detail
 

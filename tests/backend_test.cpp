@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: Apache-2.0
 // Pinned, device and shared managers: copies and their counters, the CPU
 // fallback, construction errors, injected CUDA failures, make_manager.
+#include "device_work.hpp"
 #include "test_support.hpp"
 
 #include <limen/fault_injection.hpp>
@@ -107,15 +108,13 @@ TEST_F(Backends, SharedGuardsPrefetchBeforeAccess) {
 }
 
 TEST_F(Backends, ABorrowedStreamIsTheOneLeasesUse) {
-  if (!runtime_info().fallback_active) GTEST_SKIP() << "a made-up stream handle is fallback-only";
-  static int fake_stream_object = 0;
-  const StreamHandle borrowed(reinterpret_cast<CUstream_st*>(&fake_stream_object));
+  const TestStream borrowed;
   ManagerConfig c = config();
-  c.stream = borrowed;
+  c.stream = borrowed.handle();
   DeviceManager<TestTensor> m(c);
-  EXPECT_EQ(m.stream(), borrowed);
+  EXPECT_EQ(m.stream(), borrowed.handle());
   const MessageToken t = m.store(message(1)).value();
-  EXPECT_EQ(m.lease(t).value().stream(), borrowed);
+  EXPECT_EQ(m.lease(t).value().stream(), borrowed.handle());
 }
 
 TEST_F(Backends, FallbackIsReportedWithAReason) {
@@ -198,12 +197,27 @@ TEST_F(Backends, MakeManagerPicksTheClass) {
   }
 }
 
-TEST_F(Backends, AnyValidOrdinalIsEmulatedWithoutAGpu) {
-  if (!runtime_info().fallback_active) GTEST_SKIP() << "on a GPU only existing ordinals work";
-  auto m = make_manager<TestTensor>(MemoryClass::device(3), config()).value();
-  EXPECT_EQ(m.memory_class(), MemoryClass::device(3));
+TEST_F(Backends, TheCpuDeviceServesTheOrdinalsItModels) {
+  if (!runtime_info().fallback_active) GTEST_SKIP() << "on a GPU the runtime's devices count";
+  const unsigned devices = cpu_device::settings().devices;
+  const unsigned last = devices - 1;
+  auto m = make_manager<TestTensor>(MemoryClass::device(static_cast<std::uint8_t>(last)), config())
+               .value();
+  EXPECT_EQ(m.memory_class(), MemoryClass::device(static_cast<std::uint8_t>(last)));
   const MessageToken t = m.store(message(4)).value();
-  EXPECT_EQ(m.peek_header(t).value()->memory_class, MemoryClass::device(3));
+  EXPECT_EQ(m.peek_header(t).value()->memory_class,
+            MemoryClass::device(static_cast<std::uint8_t>(last)));
+  EXPECT_EQ(m.read(t).value()->payload, tensor(4));
+  if (devices > 15) return;
+  ManagerConfig beyond = config();
+  beyond.device = devices;
+  try {
+    DeviceManager<TestTensor> refused(beyond);
+    FAIL() << "an ordinal the CPU device does not model must be refused";
+  } catch (const MemoryErrorException& e) {
+    EXPECT_EQ(e.error(), MemoryError::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("LIMEN_CPU_DEVICES"), std::string::npos) << e.what();
+  }
 }
 
 TEST_F(Backends, MakeManagerRefusesDeviceClassesForNonTrivialPayloads) {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Leases, in-flight slots, stream-ordered free and device views, driven in the
-// CPU fallback (held events stand in for a kernel still running), plus the
-// error path of every injected CUDA failure kind.
+// Leases, in-flight slots, stream-ordered free and device views, driven on the
+// CPU device (held work stands in for a kernel still running, host tasks for
+// kernels), plus the error path of every injected CUDA failure kind.
+#include "device_work.hpp"
 #include "test_support.hpp"
 
 #include <limen/fault_injection.hpp>
@@ -31,7 +32,7 @@ class DeviceAccess : public ::testing::Test {
     fault_injection::clear_faults();
     fault_injection::hold_events(false);
     if (!runtime_info().fallback_active) {
-      GTEST_SKIP() << "held events and injected faults drive the CPU fallback; see gpu tests";
+      GTEST_SKIP() << "held work and injected faults drive the CPU device; see gpu tests";
     }
   }
   void TearDown() override {
@@ -50,11 +51,11 @@ class DeviceAccess : public ::testing::Test {
     return c;
   }
 
-  /// A lease whose "kernel" writes @p value, ended while events are held: the slot is in flight.
+  /// A lease whose "kernel" writes @p value, queued while work is held: the slot is in flight.
   static void write_in_flight(M& m, MessageToken t, std::uint32_t value) {
     fault_injection::hold_events(true);
     auto lease = m.lease(t).value();
-    lease.device_ptr()->data[0] = value;  // in the fallback the device pointer is host memory
+    write(lease.stream(), &lease.device_ptr()->data[0], value);
   }
 };
 
@@ -84,10 +85,10 @@ TYPED_TEST(DeviceAccess, LeasePointsIntoTheDeviceViewAndItsWritesReachTheHost) {
   EXPECT_GE(view.stride(), sizeof(TestTensor));
   {
     auto lease = m->lease(b).value();
-    EXPECT_EQ(lease.device_ptr(), &view[b]);
+    EXPECT_EQ(lease.device_ptr(), &view[b]);  // an address only: device memory is not the host's
     EXPECT_EQ(lease.index(), b.index());
-    EXPECT_EQ(view[b].data[0], 2U);  // the device copy holds what was stored
-    lease.device_ptr()->data[1] = 20;
+    EXPECT_EQ(read(lease.stream(), &view[b].data[0]), 2U);  // the device copy holds the store
+    write(lease.stream(), &lease.device_ptr()->data[1], 20U);
   }
   EXPECT_EQ(m->read(b).value()->payload.data[1], 20U);
   EXPECT_EQ(m->read(a).value()->payload, tensor(1));  // the neighbour is untouched
@@ -188,7 +189,10 @@ TYPED_TEST(DeviceAccess, AvailableCountsOnlyReusableSlots) {
 TYPED_TEST(DeviceAccess, AFinishedLeaseFreesImmediately) {
   auto m = this->make(1, false);
   const MessageToken t = m->store(message(1)).value();
-  { auto lease = m->lease(t).value(); }  // events not held: the work completed
+  {
+    auto lease = m->lease(t).value();
+    ASSERT_TRUE(cpu_device::synchronize(lease.stream()).has_value());  // the work completed
+  }
   ASSERT_TRUE(m->free(t).has_value());
   EXPECT_EQ(m->available(), 1U);
   EXPECT_EQ(m->stats().pending_frees, 0U);
@@ -227,7 +231,10 @@ TYPED_TEST(DeviceAccess, FailedEventRecordFallsBackToAStreamSync) {
   auto m = this->make(2);
   const MessageToken t = m->store(message(1)).value();
   fault_injection::inject_faults(FaultKind::EventRecord, 1);
-  { m->lease(t).value().device_ptr()->data[0] = 8; }
+  {
+    auto lease = m->lease(t).value();
+    write(lease.stream(), &lease.device_ptr()->data[0], 8U);
+  }
   EXPECT_NE(m->last_device_error()->call.find("cudaEventRecord"), std::string::npos);
   EXPECT_EQ(m->read(t).value()->payload.data[0], 8U);
   ASSERT_TRUE(m->free(t).has_value());

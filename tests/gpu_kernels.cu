@@ -70,6 +70,20 @@ __global__ void checksum_slots_kernel(DeviceSlotView<TestTensor> view, const std
   *out = sum;
 }
 
+constexpr std::size_t kChunk = 256;
+struct Chunk {
+  unsigned char bytes[kChunk];
+};
+
+__global__ void write_chunk_kernel(unsigned char* target, Chunk chunk, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) target[i] = chunk.bytes[i];
+}
+
+__global__ void wait_for_flag_kernel(const volatile int* flag) {
+  while (*flag == 0) {
+  }
+}
+
 int launched() {
   return static_cast<int>(cudaGetLastError());
 }
@@ -107,6 +121,51 @@ int checksum_slots(DeviceSlotView<TestTensor> view, const std::uint32_t* indices
                    std::uint64_t* out, StreamHandle stream) {
   checksum_slots_kernel<<<1, 1, 0, stream.native()>>>(view, indices, n, out);
   return launched();
+}
+
+int* gate_flag_create() {
+  void* p = nullptr;
+  if (cudaHostAlloc(&p, sizeof(int), cudaHostAllocMapped) != cudaSuccess) return nullptr;
+  *static_cast<volatile int*>(p) = 0;
+  return static_cast<int*>(p);
+}
+
+void gate_flag_open(int* flag) {
+  if (flag != nullptr) *static_cast<volatile int*>(flag) = 1;
+}
+
+void gate_flag_destroy(int* flag) {
+  if (flag != nullptr) (void)cudaFreeHost(flag);
+}
+
+int wait_for_flag(const int* flag, StreamHandle stream) {
+  if (flag == nullptr) return static_cast<int>(cudaErrorMemoryAllocation);
+  int* device_flag = nullptr;
+  const cudaError_t mapped = cudaHostGetDevicePointer(reinterpret_cast<void**>(&device_flag),
+                                                      const_cast<int*>(flag), 0);
+  if (mapped != cudaSuccess) return static_cast<int>(mapped);
+  wait_for_flag_kernel<<<1, 1, 0, stream.native()>>>(device_flag);
+  return launched();
+}
+
+int write_bytes(void* target, const void* source, std::size_t bytes, StreamHandle stream) {
+  auto* to = static_cast<unsigned char*>(target);
+  const auto* from = static_cast<const unsigned char*>(source);
+  for (std::size_t done = 0; done < bytes; done += kChunk) {
+    Chunk chunk{};
+    const std::size_t n = bytes - done < kChunk ? bytes - done : kChunk;
+    for (std::size_t i = 0; i < n; ++i) chunk.bytes[i] = from[done + i];
+    write_chunk_kernel<<<1, 1, 0, stream.native()>>>(to + done, chunk, n);
+    if (const int error = launched(); error != 0) return error;
+  }
+  return 0;
+}
+
+int read_bytes(void* target, const void* source, std::size_t bytes, StreamHandle stream) {
+  cudaError_t error =
+      cudaMemcpyAsync(target, source, bytes, cudaMemcpyDefault, stream.native());
+  if (error == cudaSuccess) error = cudaStreamSynchronize(stream.native());
+  return static_cast<int>(error);
 }
 
 int fault_illegal_address(StreamHandle stream) {

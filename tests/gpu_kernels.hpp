@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Host launchers for the kernels the gpu-labelled tests use. Plain C++: the
-// tests include it with g++; gpu_kernels.cu implements it with nvcc. Each
-// returns the launch's cudaError_t (0 on success).
+// Host launchers for the kernels the tests use on a GPU. Plain C++: the tests
+// include it with g++; gpu_kernels.cu implements it with nvcc (and
+// gpu_kernels_none.cpp where there is no nvcc, and so no GPU). Each returns
+// the launch's cudaError_t (0 on success).
 #pragma once
 
 #include "test_payload.hpp"
@@ -37,5 +38,17 @@ int checksum_items(const TestTensor* items, std::size_t n, std::uint64_t* out, S
 /// *out = the sum of every element of view[indices[i]], i < n (indices in device memory).
 int checksum_slots(DeviceSlotView<TestTensor> view, const std::uint32_t* indices, std::size_t n,
                    std::uint64_t* out, StreamHandle stream);
+
+/// An int in mapped, page-locked host memory, 0 until gate_flag_open().
+int* gate_flag_create();
+void gate_flag_open(int* flag);
+void gate_flag_destroy(int* flag);
+/// Spins on the device until *flag (mapped host memory) is not 0.
+int wait_for_flag(const int* flag, StreamHandle stream);
+
+/// Copies bytes from the host into device-visible target, as kernels on stream.
+int write_bytes(void* target, const void* source, std::size_t bytes, StreamHandle stream);
+/// Copies bytes of device-visible source to the host after the work on stream; waits for it.
+int read_bytes(void* target, const void* source, std::size_t bytes, StreamHandle stream);
 
 }  // namespace limen::test::kernels

@@ -2,6 +2,8 @@
 // PinnedBufferPool: reuse without new chunks once warm, size-class edges, the
 // byte limit, trim, std::pmr containers, stream-ordered release with events
 // held in flight, injected faults, four threads at once, moves.
+#include "device_work.hpp"
+
 #include <limen/fault_injection.hpp>
 #include <limen/limen.hpp>
 
@@ -36,10 +38,8 @@ class Pool : public ::testing::Test {
  protected:
   void SetUp() override { fault_injection::reset(); }
   void TearDown() override { fault_injection::reset(); }
-  static StreamHandle some_stream() {
-    static int tag = 0;
-    return StreamHandle(reinterpret_cast<CUstream_st*>(&tag));
-  }
+  test::TestStream stream_;
+  [[nodiscard]] StreamHandle some_stream() const { return stream_.handle(); }
 };
 
 TEST_F(Pool, AWarmPoolAllocatesWithoutNewChunks) {

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// The GPU path as the CPU fallback models it (issue 10): host access never
-// queues behind work on other slots, stores never wait for the device, a
-// borrowed stream is used only for the leases asked of it, graph capture is
-// refused clearly, and a sticky CUDA error marks the manager "device lost".
+// The GPU path as the CPU device runs it: host access never queues behind
+// work on other slots, stores never wait for the device, a borrowed stream is
+// used only for the leases asked of it, graph capture is refused clearly, and
+// a sticky CUDA error marks the manager "device lost".
+#include "device_work.hpp"
 #include "test_support.hpp"
 
 #include <limen/fault_injection.hpp>
@@ -43,7 +44,7 @@ class StreamOrdering : public ::testing::Test {
   void SetUp() override {
     fault_injection::reset();
     if (!runtime_info().fallback_active) {
-      GTEST_SKIP() << "the fallback models these; gpu_test.cpp checks them on a GPU";
+      GTEST_SKIP() << "the CPU device models these; gpu_test.cpp checks them on a GPU";
     }
   }
   void TearDown() override { fault_injection::reset(); }
@@ -84,15 +85,17 @@ TYPED_TEST(StreamOrdering, StoresNeverWaitForTheDevice) {
 }
 
 TYPED_TEST(StreamOrdering, ABorrowedStreamIsUsedOnlyForLeases) {
-  static int fake_stream_object = 0;
-  const StreamHandle borrowed(reinterpret_cast<CUstream_st*>(&fake_stream_object));
+  const StreamHandle borrowed = cpu_device::create_stream().value();
   ManagerConfig c = TypeParam::config(4);
   c.stream = borrowed;
   {
     TypeParam m(c);
     const MessageToken t = m.store(message(1)).value();
-    { m.lease(t).value().device_ptr()->data[0] = 7; }  // work on the borrowed stream
-    fault_injection::destroy_stream(borrowed);         // the caller destroyed it afterwards
+    {
+      auto lease = m.lease(t).value();  // work on the borrowed stream
+      write(lease.stream(), &lease.device_ptr()->data[0], 7U);
+    }
+    fault_injection::destroy_stream(borrowed);  // the caller destroyed it afterwards
     // Guard copies, frees and teardown never touch it.
     EXPECT_EQ(m.read(t).value()->payload.data[0], 7U);
     { m.read_mut(t).value()->payload.data[1] = 8; }
@@ -103,11 +106,31 @@ TYPED_TEST(StreamOrdering, ABorrowedStreamIsUsedOnlyForLeases) {
     (void)m.stats();
   }
   EXPECT_EQ(fault_injection::dangling_stream_uses(), 0U);
-  // The counter does see uses: a lease on the destroyed stream is one.
+  // The counter does see uses: a lease on the destroyed stream is one, and it is refused.
   TypeParam other(c);
   const MessageToken t = other.store(message(1)).value();
-  { auto lease = other.lease(t); }
+  LIMEN_EXPECT_ERROR(other.lease(t), MemoryError::DeviceError);
+  EXPECT_EQ(other.last_device_error()->code, 400);  // cudaErrorInvalidResourceHandle
   EXPECT_GT(fault_injection::dangling_stream_uses(), 0U);
+  EXPECT_EQ(other.read(t).value()->payload, tensor(1));  // the refusal changed nothing
+}
+
+TYPED_TEST(StreamOrdering, AStreamTheDeviceDidNotMakeIsRefusedClearly) {
+  static int not_a_stream = 0;
+  ManagerConfig c = TypeParam::config(2);
+  c.stream = StreamHandle(reinterpret_cast<CUstream_st*>(&not_a_stream));
+  TypeParam m(c);
+  const MessageToken t = m.store(message(1)).value();
+  LIMEN_EXPECT_ERROR(m.lease(t), MemoryError::DeviceError);
+  const auto error = m.last_device_error();
+  ASSERT_TRUE(error.has_value());
+  EXPECT_EQ(error->code, 400);
+  EXPECT_NE(error->text.find("invalid resource handle"), std::string::npos) << error->text;
+  EXPECT_EQ(fault_injection::dangling_stream_uses(), 0U);  // never a stream: not "dangling"
+  LIMEN_EXPECT_ERROR(m.gather(std::span<const MessageToken>(&t, 1), nullptr, c.stream.value()),
+                     MemoryError::DeviceError);
+  EXPECT_EQ(m.read(t).value()->payload, tensor(1));
+  EXPECT_TRUE(m.free(t).has_value());
 }
 
 TYPED_TEST(StreamOrdering, LeasesOnAStreamBeingCapturedAreRefused) {
@@ -117,7 +140,10 @@ TYPED_TEST(StreamOrdering, LeasesOnAStreamBeingCapturedAreRefused) {
   LIMEN_EXPECT_ERROR(m.lease(t), MemoryError::Unsupported);
   fault_injection::simulate_capture(false);
   EXPECT_EQ(m.read(t).value()->payload, tensor(1));  // the refusal changed nothing
-  { m.lease(t).value().device_ptr()->data[0] = 3; }
+  {
+    auto lease = m.lease(t).value();
+    write(lease.stream(), &lease.device_ptr()->data[0], 3U);
+  }
   EXPECT_EQ(m.read(t).value()->payload.data[0], 3U);
 }
 

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
  * @file fault_injection.hpp
- * @brief Test hooks into the CPU fallback: injected CUDA failures, device work
- * held "in flight", simulated graph capture and destroyed streams.
+ * @brief Test hooks into the CPU device (limen/cpu_device.hpp): injected CUDA
+ * failures at the call that fails, device work held "in flight", simulated
+ * graph capture and destroyed streams.
  *
  * They let CPU-only CI drive the error and ordering paths that on a GPU only a
- * failing device, a slow kernel or a careless caller would reach. They affect
- * emulated (fallback) managers only and are process-wide: tests that use them
- * must not run concurrently with each other. Only built when limen is
- * configured with `LIMEN_FAULT_INJECTION=ON` (the default when its tests are
- * built), so a library built for release carries none of them.
+ * failing device, a slow kernel or a careless caller would reach. They act on
+ * the CPU device only (except disable_memory_pools) and are process-wide:
+ * tests that use them must not run concurrently with each other. Only built
+ * when limen is configured with `LIMEN_FAULT_INJECTION=ON` (the default when
+ * its tests are built), so a library built for release carries none of them.
  */
 #pragma once
 
@@ -24,9 +25,10 @@
 
 namespace limen::fault_injection {
 
-/** @brief The kinds of emulated CUDA call a fault can be injected into. */
+/** @brief The kinds of CPU-device call a fault can be injected into. */
 enum class FaultKind : std::uint8_t {
-  Allocation,   ///< cudaHostAlloc, cudaMemPoolCreate, cudaMallocFromPoolAsync, cudaMallocManaged
+  Allocation,   ///< cudaHostAlloc, cudaMalloc, cudaMemPoolCreate, cudaMallocFromPoolAsync,
+                ///< cudaMallocManaged
   Copy,         ///< cudaMemcpyAsync and cudaMemPrefetchAsync
   Synchronize,  ///< cudaStreamSynchronize and cudaEventSynchronize
   EventRecord,  ///< cudaEventRecord
@@ -37,9 +39,11 @@ enum class FaultKind : std::uint8_t {
 inline constexpr int default_fault_code = 999;
 
 /**
- * @brief Makes the next @p count emulated calls of @p kind fail with CUDA error
- * @p cuda_code. A sticky code (e.g. 700, cudaErrorIllegalAddress) marks the
- * manager that meets it "device lost", as a faulting kernel would on a GPU.
+ * @brief Makes the next @p count CPU-device calls of @p kind fail with CUDA
+ * error @p cuda_code, left as the calling thread's last error as the runtime
+ * does. A sticky code (e.g. 700, cudaErrorIllegalAddress) makes every later
+ * call on that device fail with it, as a faulting kernel does on a GPU: every
+ * manager on the device meets it and marks itself "device lost".
  */
 void inject_faults(FaultKind kind, unsigned count, int cuda_code = default_fault_code) noexcept;
 
@@ -50,12 +54,13 @@ void inject_faults(FaultKind kind, unsigned count, int cuda_code = default_fault
 void clear_faults() noexcept;
 
 /**
- * @brief While on, events recorded on callers' streams (lease ends) stay
- * incomplete, like a kernel still running, until release_events().
+ * @brief While on, work queued on callers' streams (and the events recorded
+ * there, such as lease ends) waits, like a kernel still running, until
+ * release_events(). limen's private copy streams are never held.
  */
 void hold_events(bool hold) noexcept;
 
-/** @brief Completes every event held so far; waiting threads wake. */
+/** @brief Lets every piece of held work run; waiting threads wake. */
 void release_events() noexcept;
 
 /** @brief While on, every caller stream reports that it is being captured into a CUDA graph. */
@@ -69,16 +74,22 @@ void simulate_capture(bool capturing) noexcept;
 void disable_memory_pools(bool disabled) noexcept;
 
 /**
- * @brief Tells the fallback that the caller destroyed @p stream: any later use
- * of it by limen is counted by dangling_stream_uses() (a borrowed stream must
- * outlive its manager, but limen must never touch one in teardown).
+ * @brief Destroys @p stream, a stream of the CPU device: any later use of it
+ * (by limen or anyone) is refused and counted by dangling_stream_uses() (a
+ * borrowed stream must outlive its manager, but limen must never touch one
+ * in teardown).
  */
 void destroy_stream(StreamHandle stream) noexcept;
 
-/** @brief How many times limen used a stream after destroy_stream() named it. */
+/** @brief How many calls named a CPU-device stream or event after it was destroyed. */
 [[nodiscard]] std::uint64_t dangling_stream_uses() noexcept;
 
-/** @brief Everything above back to normal: no faults, no held events, no capture, no streams. */
+/**
+ * @brief Everything above back to normal: no faults, no held work, no
+ * capture, pools on, the counter at zero; and every CPU device a sticky error
+ * lost is usable again (a test-only power: a real context stays lost), with
+ * `runtime_info().device_lost()` cleared.
+ */
 void reset() noexcept;
 
 }  // namespace limen::fault_injection

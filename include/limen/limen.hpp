@@ -9,6 +9,7 @@
 #include <limen/concepts.hpp>
 #include <limen/concurrent_manager.hpp>
 #include <limen/config.hpp>
+#include <limen/cpu_device.hpp>
 #include <limen/device_lease.hpp>
 #include <limen/device_manager.hpp>
 #include <limen/device_view.hpp>

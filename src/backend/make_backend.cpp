@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: Apache-2.0
-// Chooses the backend for a manager: a GPU when one works, else the CPU fallback.
-#include "backends.hpp"
+// Builds the backend of a manager (and the memory of a pinned buffer pool) on
+// the device seam this process uses: the GPU when one works, else the CPU
+// device, unless the configuration forbids the latter.
 #include "pool_memory.hpp"
+#include "slot_backend.hpp"
 
 #include <limen/detail/fixed_array.hpp>
 #include <limen/runtime.hpp>
@@ -13,59 +15,65 @@
 namespace limen::detail {
 namespace {
 
-/// Whether a GPU serves device @p ordinal; else why not (nothing: use the fallback).
+/// Why device @p ordinal cannot be served on @p api under @p fallback, if it cannot.
 template <class OrError>
-std::optional<OrError> no_gpu_for(unsigned ordinal, Fallback fallback, bool* use_gpu) {
-  *use_gpu = false;
+std::optional<OrError> refusal(device::Api& api, unsigned ordinal, Fallback fallback) {
   if (ordinal > max_device_ordinal) {
     return OrError{nullptr, MemoryError::Unsupported,
                    "device ordinal " + std::to_string(ordinal) + " is above 15"};
   }
-  const RuntimeInfo& runtime = runtime_info();
-  if (!runtime.fallback_active) {
-    if (ordinal >= static_cast<unsigned>(runtime.device_count)) {
-      return OrError{nullptr, MemoryError::Unsupported,
-                     "device ordinal " + std::to_string(ordinal) +
-                         " but the CUDA runtime reports " + std::to_string(runtime.device_count) +
-                         " device(s)"};
-    }
-    *use_gpu = true;
-    return std::nullopt;
-  }
-  if (fallback == Fallback::Fail) {
+  if (api.is_cpu() && fallback == Fallback::Fail) {
     return OrError{nullptr, MemoryError::Unsupported,
-                   "no CUDA device available and the configuration forbids the CPU fallback: " +
-                       runtime.fallback_reason};
+                   "no CUDA device available and the configuration forbids the CPU device: " +
+                       runtime_info().fallback_reason};
+  }
+  int count = 0;
+  if (api.device_count(&count) != device::status::success) count = 0;
+  if (ordinal >= static_cast<unsigned>(count)) {
+    return OrError{nullptr, MemoryError::Unsupported,
+                   "device ordinal " + std::to_string(ordinal) + " but " +
+                       (api.is_cpu() ? "the CPU device models " : "the CUDA runtime reports ") +
+                       std::to_string(count) + " device(s)" +
+                       (api.is_cpu() ? " (set LIMEN_CPU_DEVICES for more)" : "")};
   }
   return std::nullopt;
 }
 
-BackendOrError choose(const BackendSpec& spec) {
-  bool use_gpu = false;
-  if (auto refused =
-          no_gpu_for<BackendOrError>(spec.config.device, spec.config.fallback, &use_gpu)) {
+std::unique_ptr<SlotBackend> make_for(const BackendSpec& spec, device::Api& api) {
+  switch (spec.kind) {
+    case MemoryKind::PinnedHost: return make_pinned_backend(spec, api);
+    case MemoryKind::Device: return make_device_backend(spec, api);
+    default: return make_managed_backend(spec, api);
+  }
+}
+
+BackendOrError build(const BackendSpec& spec) {
+  device::Api& api = device::active();
+  if (auto refused = refusal<BackendOrError>(api, spec.config.device, spec.config.fallback)) {
     return std::move(*refused);
   }
-#if LIMEN_HAVE_CUDA
-  if (use_gpu) return make_cuda_backend(spec);
-#endif
-  (void)use_gpu;  // without the CUDA runtime every ordinal is emulated
-  return make_emulated_backend(spec);
+  std::unique_ptr<SlotBackend> backend = make_for(spec, api);
+  if (auto ready = backend->init(); !ready) {
+    const auto error = backend->last_error();
+    return {nullptr, ready.error(),
+            error ? error->call + " failed: " + error->name + " (" + error->text + ") at " +
+                        error->where
+                  : "device initialisation failed"};
+  }
+  return {std::move(backend), MemoryError::Unsupported, {}};
 }
 
 }  // namespace
 
 PoolMemoryOrError make_pool_memory(const PoolConfig& config) noexcept {
   try {
-    bool use_gpu = false;
-    if (auto refused = no_gpu_for<PoolMemoryOrError>(config.device, config.fallback, &use_gpu)) {
+    device::Api& api = device::active();
+    if (auto refused = refusal<PoolMemoryOrError>(api, config.device, config.fallback)) {
       return std::move(*refused);
     }
-#if LIMEN_HAVE_CUDA
-    if (use_gpu) return make_cuda_pool_memory(config);
-#endif
-    (void)use_gpu;
-    return make_emulated_pool_memory(config);
+    return {std::make_unique<PoolMemory>(api, static_cast<int>(config.device)),
+            MemoryError::Unsupported,
+            {}};
   } catch (const std::bad_alloc&) {
     return {nullptr, MemoryError::OutOfMemory, "the pool's host bookkeeping"};
   }
@@ -77,7 +85,7 @@ BackendOrError make_backend(const BackendSpec& spec) noexcept {
       return {nullptr, MemoryError::Unsupported,
               "capacity x slot size overflows the address space"};
     }
-    return choose(spec);
+    return build(spec);
   } catch (const std::bad_alloc&) {
     return {nullptr, MemoryError::OutOfMemory, "the backend's host bookkeeping"};
   }

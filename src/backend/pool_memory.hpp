@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
-// The memory and events behind a PinnedBufferPool: page-locked, mapped chunks
-// and events that mark when a buffer's last copy is done. On the GPU
-// (cuda_pool_memory.cpp) or emulated (emulated.cpp), like the managers'
-// backends.
+// The memory and events behind a PinnedBufferPool, over the device seam (on a
+// GPU and on the CPU device alike): page-locked, mapped chunks and a pool of
+// events, made once and recorded again and again, that mark when a buffer's
+// last copy is done. A warm pool makes no driver allocation.
 #pragma once
+
+#include "device_handles.hpp"
 
 #include <limen/detail/device_health.hpp>
 #include <limen/pinned_buffer_pool.hpp>
@@ -12,8 +14,10 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace limen::detail {
 
@@ -26,34 +30,41 @@ class PoolMemory {
     std::byte* device = nullptr;
   };
 
-  virtual ~PoolMemory() = default;
+  PoolMemory(device::Api& api, int ordinal) noexcept : api_(api), ordinal_(ordinal) {}
   PoolMemory(const PoolMemory&) = delete;
   PoolMemory& operator=(const PoolMemory&) = delete;
+  ~PoolMemory() = default;  // the pool waits and deallocates first
 
-  [[nodiscard]] bool emulated() const noexcept { return emulated_; }
+  [[nodiscard]] bool emulated() const noexcept { return api_.is_cpu(); }
   [[nodiscard]] DeviceHealth& health() noexcept { return health_; }
   [[nodiscard]] const DeviceHealth& health() const noexcept { return health_; }
 
   /** @brief @p bytes of page-aligned, page-locked, mapped memory. */
-  virtual Result<Chunk> allocate(std::size_t bytes) = 0;
-  virtual void deallocate(std::byte* host) noexcept = 0;
+  Result<Chunk> allocate(std::size_t bytes);
+  void deallocate(std::byte* host) noexcept;
   /** @brief An event (by id) marking the work queued on @p stream so far. */
-  virtual Result<std::uint32_t> record(StreamHandle stream) = 0;
+  Result<std::uint32_t> record(StreamHandle stream);
   /** @brief Whether event @p id has completed (true once the device is lost). */
-  virtual Result<bool> done(std::uint32_t id) = 0;
+  Result<bool> done(std::uint32_t id);
   /** @brief Blocks until event @p id has completed; errors are ignored (teardown). */
-  virtual void wait(std::uint32_t id) noexcept = 0;
+  void wait(std::uint32_t id) noexcept;
   /** @brief Event @p id may be recorded again. */
-  virtual void recycle(std::uint32_t id) noexcept = 0;
-  /** @brief Blocks until the work queued on @p stream has finished (the substitute for record). */
-  virtual Result<void> synchronize(StreamHandle stream) = 0;
-
- protected:
-  explicit PoolMemory(bool emulated) noexcept : emulated_(emulated) {}
+  void recycle(std::uint32_t id) noexcept;
+  /** @brief Blocks until the work queued on @p stream so far has finished (through an event). */
+  Result<void> synchronize(StreamHandle stream);
 
  private:
+  static constexpr std::uint32_t no_event = 0xFFFF'FFFFU;
+
+  /// A free event id, its event made on first use; no_event when out of memory.
+  Result<std::uint32_t> take_event();
+  MemoryError failed(device::Status status, const char* call);
+
+  device::Api& api_;
+  int ordinal_;
   DeviceHealth health_;
-  bool emulated_;
+  std::deque<OwnedEvent> events_;
+  std::vector<std::uint32_t> free_ids_;
 };
 
 /** @brief Pool memory, or why none. */
@@ -63,11 +74,7 @@ struct PoolMemoryOrError {
   std::string why;
 };
 
-/** @brief On the GPU when one works, else the fallback (or Unsupported under Fallback::Fail). */
+/** @brief On the seam this process uses (Unsupported on the CPU device under Fallback::Fail). */
 PoolMemoryOrError make_pool_memory(const PoolConfig& config) noexcept;
-PoolMemoryOrError make_emulated_pool_memory(const PoolConfig& config);
-#if LIMEN_HAVE_CUDA
-PoolMemoryOrError make_cuda_pool_memory(const PoolConfig& config);
-#endif
 
 }  // namespace limen::detail

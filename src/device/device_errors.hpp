@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Which CUDA errors leave a context unusable. Shared by the GPU backends and
-// the CPU fallback (which injects the same codes), so it names codes by number
-// and needs no CUDA header.
+// Which CUDA errors leave a context unusable. Read by the backends (to mark a
+// device lost) and by the CPU device (which then fails every later call on
+// that device, as a real context does), so it names codes by number and needs
+// no CUDA header.
 #pragma once
 
 namespace limen::detail {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: Apache-2.0
-// Batches on the CPU fallback: the same element operations as the device
+// Batches on the CPU device: the same element operations as the GPU's kernel
 // (batch_ops.hpp), run by Thrust's CPP backend when the toolkit's CCCL headers
-// are there (LIMEN_HOST_THRUST), by a plain loop otherwise.
+// are there (LIMEN_HOST_THRUST), by a plain loop otherwise. The CPU device
+// calls it from a stream's work, with every pointer already host accessible.
 #include "batch_ops.hpp"
 
 #if LIMEN_HOST_THRUST
@@ -29,15 +30,13 @@ void run(std::byte* packed, const std::uint32_t* indices, std::size_t count,
 
 }  // namespace
 
-void host_scatter(const std::byte* packed, const std::uint32_t* indices, std::size_t count,
-                  const SlotPayloads& slots) {
-  // The op only reads from `packed` when writing slots.
-  run<true>(const_cast<std::byte*>(packed), indices, count, slots);
-}
-
-void host_gather(std::byte* packed, const std::uint32_t* indices, std::size_t count,
-                 const SlotPayloads& slots) {
-  run<false>(packed, indices, count, slots);
+void host_copy(bool to_slots, std::byte* packed, const std::uint32_t* indices, std::size_t count,
+               const SlotPayloads& slots) {
+  if (to_slots) {
+    run<true>(packed, indices, count, slots);
+  } else {
+    run<false>(packed, indices, count, slots);
+  }
 }
 
 }  // namespace limen::detail::batch

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
-// The element operations of batches, written once for the host (Thrust's CPP
-// backend, or plain loops) and the device (cuda/batch.cu): copy item i of a
+// The element operations of batches, written once for the CPU device (Thrust's
+// CPP backend, or plain loops: batch_cpu.cpp) and the GPU (batch_cuda.cu): copy item i of a
 // packed array into slot indices[i], and back. Type-erased by payload size and
 // slot stride, moved in units of 16, 8, 4 or 1 bytes (the widest that every
 // address allows), so one instantiation serves every payload type.
@@ -70,23 +70,13 @@ decltype(auto) with_copy_op(std::byte* packed, const std::uint32_t* indices, std
   }
 }
 
-// --- Host (CPU fallback): batch_host.cpp, Thrust's CPP backend where CCCL is found ---
-
-/** @brief Copies item i of @p packed into slot @p indices[i], i < @p count. */
-void host_scatter(const std::byte* packed, const std::uint32_t* indices, std::size_t count,
-                  const SlotPayloads& slots);
-/** @brief Copies slot @p indices[i]'s payload into item i of @p packed, i < @p count. */
-void host_gather(std::byte* packed, const std::uint32_t* indices, std::size_t count,
-                 const SlotPayloads& slots);
-
-// --- Device: cuda/batch.cu (only with LIMEN_HAVE_CUDA_KERNELS) -------------------
-// Both run on @p stream (a cudaStream_t) and take Thrust's temporaries from
-// @p pool (a cudaMemPool_t; null: the device's default pool). They return the
-// launch's cudaError_t (0 on success).
-
-int device_scatter(const std::byte* packed, const std::uint32_t* indices, std::size_t count,
-                   const SlotPayloads& slots, void* stream, void* pool);
-int device_gather(std::byte* packed, const std::uint32_t* indices, std::size_t count,
-                  const SlotPayloads& slots, void* stream, void* pool);
+/**
+ * @brief The CPU device's batch kernel: item i of @p packed into slot
+ * @p indices[i] (@p to_slots) or back, i < @p count; every pointer host
+ * accessible. Thrust's CPP backend where the toolkit's CCCL headers are
+ * (batch_cpu.cpp), a plain loop otherwise. The GPU's is batch_cuda.cu.
+ */
+void host_copy(bool to_slots, std::byte* packed, const std::uint32_t* indices, std::size_t count,
+               const SlotPayloads& slots);
 
 }  // namespace limen::detail::batch

@@ -1,23 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
-// What the three GPU backends (cuda_pinned.cpp, cuda_device.cpp,
-// cuda_managed.cpp) share: the device, the streams, one event per slot,
-// error handling, and the ordering of leases and host waits.
+// What the pinned, device and managed backends share, written once over the
+// device seam (it runs on a GPU and on the CPU device alike): the device, the
+// streams, one event per slot, error handling, and the ordering of leases,
+// batches and host waits.
 //
 // Streams: guard copies and prefetches run on a private non-blocking copy
 // stream, so host access to one slot never queues behind kernels on others,
-// and a borrowed stream is only ever used for the leases the caller asks for;
-// teardown never touches it. Events: one per slot, recorded where the slot's
-// last work was queued; blocking-sync events unless the configuration says spin.
+// and a borrowed stream is only ever used for the leases and batches the
+// caller asks for; teardown never touches it. Events: one per slot, recorded
+// where the slot's last work was queued; the copy stream is ordered after a
+// slot's lease or batch by its event (no host wait), and every host wait is
+// on an event, so HostWait::Block holds for each of them.
 #pragma once
 
-#include "backends.hpp"
-#include "batch_ops.hpp"
-#include "cuda_support.hpp"
+#include "device_handles.hpp"
 
 #include <limen/detail/backend.hpp>
 #include <limen/pinned_buffer_pool.hpp>
-
-#include <cuda_runtime_api.h>
 
 #include <atomic>
 #include <cstdint>
@@ -29,26 +28,26 @@
 
 namespace limen::detail {
 
-/// Runs a CUDA call inside a CudaBackend member; on failure records it and
-/// returns DeviceError from the caller.
-#define LIMEN_CUDA_TRY(call)                                         \
-  do {                                                               \
-    const cudaError_t limen_status_ = (call);                        \
-    if (limen_status_ != cudaSuccess) {                              \
-      return this->failed(limen_status_, #call, __FILE__, __LINE__); \
-    }                                                                \
+/// Runs a device call inside a SlotBackend member; on failure records it and
+/// returns DeviceError from the caller. @p name is the CUDA call it stands for.
+#define LIMEN_DEVICE_TRY(name, call)                                      \
+  do {                                                                    \
+    const ::limen::detail::device::Status limen_status_ = (call);         \
+    if (limen_status_ != ::limen::detail::device::status::success) {      \
+      return this->failed(limen_status_, name, __FILE__, __LINE__);       \
+    }                                                                     \
   } while (0)
 
 /// Makes the backend's device current for the rest of the scope, or returns DeviceError.
-#define LIMEN_CUDA_ON_DEVICE()                                                       \
-  const cuda::DeviceScope limen_scope_(this->ordinal_);                              \
-  if (limen_scope_.status() != cudaSuccess) {                                        \
-    return this->failed(limen_scope_.status(), "cudaSetDevice", __FILE__, __LINE__); \
+#define LIMEN_ON_DEVICE()                                                              \
+  const ::limen::detail::DeviceScope limen_scope_(this->api_, this->ordinal_);         \
+  if (limen_scope_.status() != ::limen::detail::device::status::success) {             \
+    return this->failed(limen_scope_.status(), "cudaSetDevice", __FILE__, __LINE__);   \
   }
 
-class CudaBackend : public Backend {
+class SlotBackend : public Backend {
  public:
-  ~CudaBackend() override;
+  ~SlotBackend() override;
 
   Result<void> prepare_device_use(std::uint32_t slot, StreamHandle stream) override;
   Result<void> end_device_use(std::uint32_t slot, StreamHandle stream) noexcept override;
@@ -62,27 +61,34 @@ class CudaBackend : public Backend {
   Result<void> scatter(const std::byte* in, std::span<const std::uint32_t> slots,
                        StreamHandle stream) override;
 
-  /** @brief Creates the streams and events, then the subclass's memory; false: see last_error(). */
+  /** @brief Creates the streams and events, then the subclass's memory; an error: see last_error(). */
   Result<void> init();
 
  protected:
-  explicit CudaBackend(const BackendSpec& spec);
+  SlotBackend(const BackendSpec& spec, device::Api& api);
 
   /** @brief Allocates the class's memory (after streams and events exist). */
   virtual Result<void> allocate() = 0;
 
   /** @brief Keeps the failed call for last_error(); a sticky error marks the device lost. */
-  MemoryError failed(cudaError_t status, const char* call, const char* file, int line);
+  MemoryError failed(device::Status status, const char* call, const char* file, int line);
 
-  /** @brief Waits on the host for work a lease queued on @p slot (own copies need no wait). */
-  Result<void> wait_for_lease_work(std::uint32_t slot);
-  /** @brief Waits for the private copy stream: every copy queued on it so far. */
-  Result<void> sync_copies();
-  /** @brief Records slot @p slot's event after a copy queued on the copy stream. */
+  /** @brief Orders the copy stream after a lease's or batch's work on @p slot (no host wait). */
+  Result<void> order_copies_after_leases(std::uint32_t slot);
+  /**
+   * @brief Marks what was just queued on the copy stream as slot @p slot's
+   * work, waits for it on the host (blocking on the slot's event) and retires it.
+   */
+  Result<void> finish_host_access(std::uint32_t slot);
+  /** @brief Marks the copy just queued for @p slot as its work; the host does not wait. */
   Result<void> record_copy(std::uint32_t slot);
+  /**
+   * @brief Waits on the host for what is queued on @p stream so far, through
+   * an event; counted as a synchronization unless @p counted is false.
+   */
+  Result<void> wait_stream(device::Stream stream, bool counted = true);
 
-  /** @brief Before batch work on @p stream: refused while capturing; each slot's earlier work
-   * first. */
+  /** @brief Before batch work on @p stream: refused while capturing; each slot's earlier work first. */
   Result<void> begin_batch(std::span<const std::uint32_t> slots, StreamHandle stream);
   /** @brief After batch work on @p stream: one event marks it, every slot in flight until then. */
   Result<void> end_batch(std::span<const std::uint32_t> slots, StreamHandle stream);
@@ -95,54 +101,60 @@ class CudaBackend : public Backend {
   /** @brief gather() or scatter(): one kernel over the slots, ordered and marked as a batch. */
   Result<void> run_batch(std::span<const std::uint32_t> slots, std::byte* flat, bool to_slots,
                          StreamHandle stream);
-  /** @brief Copies each item between @p flat and its slot, one cudaMemcpyAsync each (no kernels).
-   */
+  /** @brief Copies each item between @p flat and its slot, one async copy each (no kernel). */
   Result<void> copy_each(std::span<const std::uint32_t> slots, std::byte* flat, bool to_slots,
                          StreamHandle stream);
+  /** @brief Unsupported while @p stream is being captured into a graph. */
+  Result<void> refuse_capture(StreamHandle stream);
 
-  [[nodiscard]] cudaStream_t copy_stream() const noexcept { return copy_stream_.get(); }
+  [[nodiscard]] device::Stream copy_stream() const noexcept { return copy_stream_.get(); }
   [[nodiscard]] std::size_t slot_bytes() const noexcept {
     return layout_.capacity * layout_.stride;  // checked by make_backend
   }
 
+  device::Api& api_;
   int ordinal_;
   bool concurrent_managed_access_ = false;
   bool memory_pools_ = false;
+  unsigned event_flags_;
   // Declared in teardown order, last first: memory goes before the pool that
   // served it, events and streams last.
-  cuda::Stream copy_stream_;
-  cuda::Stream owned_stream_;
-  std::vector<cuda::Event> events_;
-  cuda::MemPool pool_;
-  cuda::Allocation slots_;
-  cuda::Allocation shadow_;
+  OwnedStream copy_stream_;
+  OwnedStream owned_stream_;
+  std::vector<OwnedEvent> events_;
+  OwnedPool pool_;
+  Allocation slots_;
+  Allocation shadow_;
 
  private:
   /// The event a slot's work is marked by: its own, or its batch's.
-  cudaEvent_t event_of(std::uint32_t slot);
+  device::Event event_of(std::uint32_t slot);
   /// The slot's next work is marked by its own event again (its batch loses a user).
   void use_own_event(std::uint32_t slot) noexcept;
   /// An event no slot uses, for a batch of @p users slots: its id.
   Result<std::uint32_t> batch_event(std::uint32_t users);
+  /// Gives batch event @p id back unused.
+  void drop_batch_event(std::uint32_t id) noexcept;
 
   /// Events shared by the slots of one batch; back in the free list when no slot uses them.
   struct BatchEvent {
-    cuda::Event event;
+    OwnedEvent event;
     std::atomic<std::uint32_t> users{0};
   };
   std::mutex batch_mutex_;
   std::deque<BatchEvent> batch_events_;
   std::vector<std::uint32_t> free_batch_events_;
   std::unique_ptr<std::atomic<std::uint32_t>[]> slot_batch_;  ///< 0: own event; else batch id + 1
+  std::mutex spare_mutex_;
+  OwnedEvent spare_event_;  ///< waits for a whole stream when a slot's event cannot be recorded
   std::once_flag staging_once_;
   std::optional<PinnedBufferPool> staging_;
-  unsigned event_flags_;
   bool borrowed_;
 };
 
 /// The three classes (each in its own file).
-std::unique_ptr<CudaBackend> make_cuda_pinned(const BackendSpec& spec);
-std::unique_ptr<CudaBackend> make_cuda_device(const BackendSpec& spec);
-std::unique_ptr<CudaBackend> make_cuda_managed(const BackendSpec& spec);
+std::unique_ptr<SlotBackend> make_pinned_backend(const BackendSpec& spec, device::Api& api);
+std::unique_ptr<SlotBackend> make_device_backend(const BackendSpec& spec, device::Api& api);
+std::unique_ptr<SlotBackend> make_managed_backend(const BackendSpec& spec, device::Api& api);
 
 }  // namespace limen::detail

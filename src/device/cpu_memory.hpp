@@ -1,0 +1,36 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CPU device's memory. Device memory is carved from a per-device arena
+// reserved twice: once with no access rights (the addresses handed out,
+// which fault when host code touches them, as device memory does on most
+// GPUs) and once read-write (the alias the device's own work uses). Pinned
+// and managed allocations are page-aligned host memory, remembered so that
+// frees and mapped-pointer queries of anything else are refused.
+#pragma once
+
+#include "api.hpp"
+
+#include <cstddef>
+
+namespace limen::detail::cpu {
+
+using device::Status;
+
+/** @brief @p bytes of device memory on @p device (256-byte aligned); memory_allocation when full. */
+Status device_allocate(int device, std::size_t bytes, void** out);
+/** @brief Gives device memory back; invalid_value for anything not allocated by device_allocate. */
+Status device_deallocate(void* ptr) noexcept;
+/** @brief The device @p ptr's device memory belongs to, or -1 (host memory). */
+[[nodiscard]] int device_of(const void* ptr) noexcept;
+/** @brief Where the device's work reaches @p ptr: its alias for device memory, @p ptr otherwise. */
+[[nodiscard]] void* host_view(const void* ptr) noexcept;
+
+enum class HostKind : unsigned char { Pinned, Managed };
+
+/** @brief Page-aligned host memory of @p kind. */
+Status host_allocate(HostKind kind, std::size_t bytes, void** out);
+/** @brief Gives it back; invalid_value for memory host_allocate did not hand out as @p kind. */
+Status host_deallocate(HostKind kind, void* ptr) noexcept;
+/** @brief Whether @p ptr points into a live allocation of @p kind. */
+[[nodiscard]] bool host_owns(HostKind kind, const void* ptr) noexcept;
+
+}  // namespace limen::detail::cpu

@@ -1,0 +1,156 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CPU device's streams and events. A stream is a FIFO of work run one
+// item at a time, either at once in the calling thread (the immediate
+// schedule, when nothing is queued ahead) or by the stream's worker thread
+// after a seeded random delay (the deferred schedule), so that work queued on
+// a stream runs after the call that queued it returns. An event is a point in
+// one stream's sequence of work: it completes when the stream has run that
+// far. Streams and events are named by handles that encode a table index and
+// a generation, so a handle the CPU device did not make (or one destroyed)
+// is recognised and refused, never dereferenced.
+#pragma once
+
+#include "api.hpp"
+#include "cpu_settings.hpp"
+
+#include <limen/cpu_device.hpp>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+
+namespace limen::detail::cpu {
+
+using device::Status;
+
+/** @brief One queued item of a stream. */
+struct Work {
+  enum class Kind : std::uint8_t {
+    Run,   ///< run `task` (a copy, a batch kernel, a host task)
+    Wait,  ///< wait until stream `wait_stream` has completed `wait_seq` (stream-wait-event)
+  };
+  Kind kind = Kind::Run;
+  std::uint64_t seq = 0;   ///< its place in the stream's sequence
+  std::uint64_t gate = 0;  ///< held until this release (fault_injection::hold_events); 0: never
+  std::uint32_t wait_stream = 0;
+  std::uint64_t wait_seq = 0;
+  std::function<void()> task;
+};
+
+/** @brief How a task may run inline: limen's own short work under the stream's lock. */
+enum class TaskKind : std::uint8_t { Short, User };
+
+/**
+ * @brief One stream. Its index (and the counters) outlive the stream: a
+ * destroyed stream's place is reused only once its work has drained, and the
+ * counters carry on, so an event naming (index, seq) stays right forever.
+ */
+class StreamCore {
+ public:
+  std::uint32_t index = 0;
+  int device = 0;
+  bool non_blocking = true;  ///< false: serialises with the legacy default stream
+  bool internal = false;     ///< limen's private copy stream (never held)
+  bool legacy = false;       ///< the device's legacy default stream
+  std::uint64_t rng = 0;     ///< the deferred schedule's delays
+
+  std::atomic<std::uint64_t> submitted{0};  ///< seq of the last work queued
+  std::atomic<std::uint64_t> completed{0};  ///< seq of the last work done
+
+  std::mutex mutex;  ///< guards everything below
+  std::condition_variable wake;
+  std::deque<Work> queue;
+  bool busy = false;  ///< work of this stream is running (inline or on the worker)
+  bool stopping = false;
+  bool has_worker = false;
+  std::atomic<bool> drained{true};  ///< destroyed and its worker gone: the place is free
+};
+
+/** @brief One event: the point in one stream it waits for. */
+class EventCore {
+ public:
+  unsigned flags = 0;
+  int device = 0;
+  /// 0: complete (or never recorded); else (stream index + 1) << 40 | seq.
+  std::atomic<std::uint64_t> mark{0};
+};
+
+// --- Handles ------------------------------------------------------------------------
+
+/** @brief The stream @p handle names (null: the legacy default stream of @p device). */
+[[nodiscard]] StreamCore* resolve_stream(device::Stream handle, int device) noexcept;
+[[nodiscard]] EventCore* resolve_event(device::Event handle) noexcept;
+/** @brief Whether @p handle has the form of a handle the CPU device made (a stale one too). */
+[[nodiscard]] bool looks_like_stream(device::Stream handle) noexcept;
+
+Status create_stream(device::Stream* out, int device, unsigned flags, bool internal);
+Status destroy_stream(StreamCore& stream) noexcept;
+Status create_event(device::Event* out, int device, unsigned flags);
+Status destroy_event(device::Event handle) noexcept;
+
+// --- Work -----------------------------------------------------------------------------
+
+/** @brief Queues @p task on @p stream (runs it now if the schedule and the stream allow). */
+Status submit(StreamCore& stream, std::function<void()> task, TaskKind kind);
+
+/**
+ * @brief Queues a short task of limen's own without allocating when it runs at
+ * once: the common case of the immediate schedule.
+ */
+template <class F>
+Status submit_short(StreamCore& stream, F&& task);
+
+/** @brief Work on @p stream waits for @p event as recorded now (cudaStreamWaitEvent). */
+Status wait_event(StreamCore& stream, const EventCore& event);
+/** @brief @p event marks the work queued on @p stream so far. */
+Status record_event(EventCore& event, StreamCore& stream);
+/** @brief Whether @p event has completed. */
+[[nodiscard]] bool event_done(const EventCore& event) noexcept;
+/** @brief Blocks (or spins, for events without blocking sync) until @p event completes. */
+void wait_for_event(const EventCore& event) noexcept;
+/** @brief Blocks until the work queued on @p stream so far has run (a spinning wait in CUDA). */
+void wait_for_stream(StreamCore& stream) noexcept;
+/** @brief Blocks until every stream of @p device has run what was queued so far. */
+void wait_for_device(int device) noexcept;
+
+// --- Holding work (fault_injection::hold_events) ----------------------------------------
+
+void hold(bool on) noexcept;
+void release_held() noexcept;
+
+// --- Counters ----------------------------------------------------------------------------
+
+/** @brief The counters cpu_device::stats() reports. */
+[[nodiscard]] cpu_device::Stats stats() noexcept;
+void count_stale_handle() noexcept;
+void reset_stale_handles() noexcept;
+
+// --- The legacy stream and the immediate fast path ------------------------------------
+
+namespace engine {
+[[nodiscard]] bool immediate() noexcept;
+[[nodiscard]] std::uint64_t gate_for(const StreamCore& stream) noexcept;
+[[nodiscard]] bool has_implicit_waits(const StreamCore& stream) noexcept;
+void finish(StreamCore& stream, std::uint64_t seq) noexcept;
+}  // namespace engine
+
+template <class F>
+Status submit_short(StreamCore& stream, F&& task) {
+  if (engine::immediate() && !engine::has_implicit_waits(stream) &&
+      engine::gate_for(stream) == 0) {
+    std::unique_lock lock(stream.mutex);
+    if (stream.queue.empty() && !stream.busy) {
+      const std::uint64_t seq = stream.submitted.load(std::memory_order_relaxed) + 1;
+      stream.submitted.store(seq, std::memory_order_release);
+      task();
+      engine::finish(stream, seq);
+      return device::status::success;
+    }
+  }
+  return submit(stream, std::function<void()>(std::forward<F>(task)), TaskKind::Short);
+}
+
+}  // namespace limen::detail::cpu

@@ -1,0 +1,265 @@
+// SPDX-License-Identifier: Apache-2.0
+// The CPU device itself (limen/cpu_device.hpp): what it models and that a
+// mistake against the model shows. Streams run their work in order, at once
+// or later on a worker; events and stream waits order work across streams;
+// the legacy default stream serialises with blocking streams only; device
+// memory faults on host access; foreign and destroyed handles are refused;
+// sticky errors stay; several devices and devices without pools exist.
+#include "device_work.hpp"
+#include "test_support.hpp"
+
+#include <limen/fault_injection.hpp>
+#include <limen/limen.hpp>
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <chrono>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+namespace limen::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+class CpuDevice : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!cpu_device::active()) GTEST_SKIP() << "a CUDA device is present: no CPU device";
+    saved_ = cpu_device::settings();
+    fault_injection::reset();
+  }
+  void TearDown() override {
+    if (!cpu_device::active()) return;
+    cpu_device::set_schedule(saved_.schedule, saved_.seed, saved_.max_delay_us);
+    fault_injection::reset();
+  }
+
+  cpu_device::Settings saved_;
+};
+
+/// Both schedules, for tests that must hold in each.
+class BothSchedules : public CpuDevice,
+                      public ::testing::WithParamInterface<cpu_device::Schedule> {
+ protected:
+  void SetUp() override {
+    CpuDevice::SetUp();
+    if (IsSkipped()) return;
+    cpu_device::set_schedule(GetParam(), 11, 50);
+  }
+};
+INSTANTIATE_TEST_SUITE_P(Schedules, BothSchedules,
+                         ::testing::Values(cpu_device::Schedule::Immediate,
+                                           cpu_device::Schedule::Deferred));
+
+TEST_F(CpuDevice, TheImmediateScheduleRunsWorkAtOnceInTheCaller) {
+  cpu_device::set_schedule(cpu_device::Schedule::Immediate);
+  TestStream s;
+  std::thread::id ran_on;
+  bool ran = false;
+  ASSERT_TRUE(cpu_device::launch_host_task(s, [&] {
+                ran_on = std::this_thread::get_id();
+                ran = true;
+              }).has_value());
+  EXPECT_TRUE(ran) << "an idle stream's work runs inside the call that queues it";
+  EXPECT_EQ(ran_on, std::this_thread::get_id());
+}
+
+TEST_F(CpuDevice, TheDeferredScheduleRunsWorkLaterOnTheStreamsWorker) {
+  cpu_device::set_schedule(cpu_device::Schedule::Deferred, 5, 200);
+  TestStream s;
+  std::atomic<bool> ran{false};
+  std::thread::id ran_on;
+  const auto queued_before = cpu_device::stats().work_queued;
+  ASSERT_TRUE(cpu_device::launch_host_task(s, [&] {
+                ran_on = std::this_thread::get_id();
+                ran.store(true);
+              }).has_value());
+  ASSERT_TRUE(cpu_device::synchronize(s).has_value());
+  EXPECT_TRUE(ran.load());
+  EXPECT_NE(ran_on, std::this_thread::get_id()) << "deferred work runs on the stream's worker";
+  EXPECT_GT(cpu_device::stats().work_queued, queued_before);
+  EXPECT_NE(cpu_device::describe().find("LIMEN_CPU_DEVICE_SEED=5"), std::string::npos)
+      << cpu_device::describe();
+}
+
+TEST_P(BothSchedules, AStreamRunsItsWorkInOrder) {
+  TestStream s;
+  std::vector<int> order;
+  for (int i = 0; i < 200; ++i) {
+    ASSERT_TRUE(cpu_device::launch_host_task(s, [&order, i] { order.push_back(i); }).has_value());
+  }
+  ASSERT_TRUE(cpu_device::synchronize(s).has_value());
+  ASSERT_EQ(order.size(), 200U);
+  for (int i = 0; i < 200; ++i) EXPECT_EQ(order[static_cast<std::size_t>(i)], i);
+}
+
+TEST_P(BothSchedules, AnEventCompletesWhenItsStreamReachesIt) {
+  TestStream s;
+  const cpu_device::EventHandle e = cpu_device::create_event().value();
+  EXPECT_TRUE(cpu_device::query_event(e).value()) << "an event never recorded is complete";
+  Gate gate(s);
+  ASSERT_TRUE(cpu_device::record_event(e, s).has_value());
+  EXPECT_FALSE(cpu_device::query_event(e).value());
+  gate.open();
+  ASSERT_TRUE(cpu_device::synchronize_event(e).has_value());
+  EXPECT_TRUE(cpu_device::query_event(e).value());
+  ASSERT_TRUE(cpu_device::destroy_event(e).has_value());
+}
+
+TEST_P(BothSchedules, AStreamWaitsForAnotherStreamsEvent) {
+  TestStream a;
+  TestStream b;
+  const cpu_device::EventHandle e = cpu_device::create_event().value();
+  Gate gate(a);
+  ASSERT_TRUE(cpu_device::record_event(e, a).has_value());
+  ASSERT_TRUE(cpu_device::wait_event(b, e).has_value());
+  std::atomic<bool> ran{false};
+  ASSERT_TRUE(cpu_device::launch_host_task(b, [&] { ran.store(true); }).has_value());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(ran.load()) << "work on b ran before the event it waits for";
+  gate.open();
+  ASSERT_TRUE(cpu_device::synchronize(b).has_value());
+  EXPECT_TRUE(ran.load());
+  (void)cpu_device::destroy_event(e);
+}
+
+TEST_P(BothSchedules, TheLegacyStreamWaitsForBlockingStreamsOnly) {
+  const StreamHandle legacy{};
+  {
+    TestStream blocking(0, /*blocking=*/true);
+    Gate gate(blocking);
+    std::atomic<bool> ran{false};
+    ASSERT_TRUE(cpu_device::launch_host_task(legacy, [&] { ran.store(true); }).has_value());
+    std::this_thread::sleep_for(20ms);
+    EXPECT_FALSE(ran.load()) << "the legacy stream ran past a blocking stream's work";
+    gate.open();
+    ASSERT_TRUE(cpu_device::synchronize(legacy).has_value());
+    EXPECT_TRUE(ran.load());
+  }
+  {
+    TestStream non_blocking;
+    Gate gate(non_blocking);
+    std::atomic<bool> ran{false};
+    ASSERT_TRUE(cpu_device::launch_host_task(legacy, [&] { ran.store(true); }).has_value());
+    ASSERT_TRUE(cpu_device::synchronize(legacy).has_value());  // never waits for `non_blocking`
+    EXPECT_TRUE(ran.load());
+  }
+}
+
+TEST_P(BothSchedules, ABlockingStreamWaitsForTheLegacyStream) {
+  const StreamHandle legacy{};
+  TestStream blocking(0, /*blocking=*/true);
+  Gate gate(legacy);
+  std::atomic<bool> ran{false};
+  ASSERT_TRUE(cpu_device::launch_host_task(blocking, [&] { ran.store(true); }).has_value());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(ran.load());
+  gate.open();
+  ASSERT_TRUE(cpu_device::synchronize(blocking).has_value());
+  EXPECT_TRUE(ran.load());
+}
+
+TEST_F(CpuDevice, DeviceMemoryFaultsOnHostAccessButNotInHostTasks) {
+  ManagerConfig c;
+  c.capacity = 2;
+  DeviceManager<TestTensor> m(c);
+  const MessageToken t = m.store(message(6)).value();
+  auto* device = &m.device_view()[t];
+  EXPECT_EQ(read(m.stream(), &device->data[0]), 6U);  // a host task reaches it through its alias
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_DEATH(
+      {
+        volatile std::uint32_t value = device->data[0];  // host code touching device memory
+        (void)value;
+      },
+      "");
+}
+
+TEST_F(CpuDevice, AHandleTheDeviceDidNotMakeIsRefusedNotFollowed) {
+  static int not_a_stream = 0;
+  const StreamHandle bogus(reinterpret_cast<CUstream_st*>(&not_a_stream));
+  LIMEN_EXPECT_ERROR(cpu_device::launch_host_task(bogus, [] {}), MemoryError::DeviceError);
+  ASSERT_TRUE(cpu_device::last_error().has_value());
+  EXPECT_EQ(cpu_device::last_error()->code, 400);
+  EXPECT_EQ(cpu_device::last_error()->name, "cudaErrorInvalidResourceHandle");
+  LIMEN_EXPECT_ERROR(cpu_device::synchronize(bogus), MemoryError::DeviceError);
+  const cpu_device::EventHandle not_an_event(reinterpret_cast<CUevent_st*>(&not_a_stream));
+  LIMEN_EXPECT_ERROR(cpu_device::query_event(not_an_event), MemoryError::DeviceError);
+  EXPECT_EQ(cpu_device::stats().stale_handle_uses, 0U) << "a foreign pointer is not a stale one";
+  // A destroyed stream's handle is stale: refused and counted.
+  const StreamHandle s = cpu_device::create_stream().value();
+  ASSERT_TRUE(cpu_device::destroy_stream(s).has_value());
+  LIMEN_EXPECT_ERROR(cpu_device::launch_host_task(s, [] {}), MemoryError::DeviceError);
+  EXPECT_EQ(cpu_device::stats().stale_handle_uses, 1U);
+}
+
+TEST_F(CpuDevice, AStickyErrorFailsEveryLaterCallOnTheDevice) {
+  DeviceManager<TestTensor> first(ManagerConfig{});
+  DeviceManager<TestTensor> second(ManagerConfig{});
+  const MessageToken a = first.store(message(1)).value();
+  const MessageToken b = second.store(message(2)).value();
+  fault_injection::inject_faults(fault_injection::FaultKind::Copy, 1, 700);
+  LIMEN_EXPECT_ERROR(first.read(a), MemoryError::DeviceError);
+  EXPECT_EQ(first.last_device_error()->code, 700);
+  // The other manager on the device meets the same error at its next call.
+  LIMEN_EXPECT_ERROR(second.read(b), MemoryError::DeviceError);
+  EXPECT_EQ(second.last_device_error()->code, 700);
+  LIMEN_EXPECT_ERROR(cpu_device::create_stream(), MemoryError::DeviceError);
+  EXPECT_EQ(cpu_device::last_error()->code, 700);
+  ASSERT_TRUE(runtime_info().device_lost(0).has_value());
+  EXPECT_EQ(runtime_info().device_lost(0)->code, 700);
+  // The test-only reset revives the device for the tests that follow.
+  fault_injection::reset();
+  EXPECT_FALSE(runtime_info().device_lost(0).has_value());
+  DeviceManager<TestTensor> after(ManagerConfig{});
+  EXPECT_EQ(after.read(after.store(message(3)).value()).value()->payload, tensor(3));
+}
+
+TEST_F(CpuDevice, SeveralDevicesEachWithItsOwnMemoryAndStreams) {
+  if (cpu_device::settings().devices < 2) {
+    GTEST_SKIP() << "one CPU device modelled; run with LIMEN_CPU_DEVICES=2 (ctest does)";
+  }
+  ManagerConfig c;
+  c.capacity = 4;
+  c.device = 1;
+  DeviceManager<TestTensor> on_one(c);
+  EXPECT_EQ(on_one.memory_class(), MemoryClass::device(1));
+  const MessageToken t = on_one.store(message(8)).value();
+  EXPECT_EQ(on_one.read(t).value()->payload, tensor(8));
+  // An event belongs to the device it was made on: recording it on another's stream fails.
+  const cpu_device::EventHandle on_zero = cpu_device::create_event().value();
+  TestStream stream_on_one(1);
+  LIMEN_EXPECT_ERROR(cpu_device::record_event(on_zero, stream_on_one), MemoryError::DeviceError);
+  EXPECT_EQ(cpu_device::last_error()->code, 400);
+  (void)cpu_device::destroy_event(on_zero);
+  LIMEN_EXPECT_ERROR(cpu_device::create_stream(cpu_device::settings().devices),
+                     MemoryError::DeviceError);
+  EXPECT_EQ(cpu_device::last_error()->code, 101);  // cudaErrorInvalidDevice
+}
+
+TEST_F(CpuDevice, DevicesWithoutMemoryPoolsUseOnePlainAllocation) {
+  fault_injection::disable_memory_pools(true);
+  ManagerConfig c;
+  c.capacity = 8;
+  DeviceManager<TestTensor> m(c);
+  fault_injection::disable_memory_pools(false);
+  const std::vector<Message<TestTensor>> batch{message(1), message(2), message(3)};
+  const auto tokens = m.store_batch(batch).value();  // one copy per slot instead of a kernel
+  for (std::size_t i = 0; i < tokens.size(); ++i) {
+    EXPECT_EQ(m.read(tokens[i]).value()->payload, batch[i].payload);
+  }
+}
+
+TEST_F(CpuDevice, HostTasksNeedTheCpuDeviceAndHostAliasesPassHostMemoryThrough) {
+  int host_value = 3;
+  EXPECT_EQ(cpu_device::host_alias(&host_value), &host_value);
+  PinnedBufferPool pool;
+  auto buffer = pool.allocate(64).value();
+  EXPECT_EQ(cpu_device::host_alias(buffer.device_ptr()), buffer.device_ptr());
+}
+
+}  // namespace
+}  // namespace limen::test

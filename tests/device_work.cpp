@@ -1,0 +1,86 @@
+// SPDX-License-Identifier: Apache-2.0
+// Device work for tests (see device_work.hpp).
+#include "device_work.hpp"
+
+#include "gpu_kernels.hpp"
+
+#include <limen/runtime.hpp>
+
+#include <gtest/gtest.h>
+
+#include <thread>
+#include <vector>
+
+namespace limen::test {
+
+bool on_cpu_device() {
+  return cpu_device::active();
+}
+
+TestStream::TestStream(unsigned device, bool blocking)
+    : stream_(cpu_device::create_stream(device, blocking).value()) {}
+
+TestStream::~TestStream() {
+  (void)cpu_device::synchronize(stream_);
+  (void)cpu_device::destroy_stream(stream_);
+}
+
+struct Gate::State {
+  std::atomic<int> open{0};
+  int* mapped_flag = nullptr;  // on a GPU: the kernel spins on it
+};
+
+Gate::Gate(StreamHandle stream) : state_(std::make_shared<State>()) {
+  if (on_cpu_device()) {
+    EXPECT_TRUE(cpu_device::launch_host_task(stream, [state = state_] {
+                  for (int v = state->open.load(); v == 0; v = state->open.load()) {
+                    state->open.wait(v);
+                  }
+                }).has_value());
+    return;
+  }
+  state_->mapped_flag = kernels::gate_flag_create();
+  EXPECT_EQ(kernels::wait_for_flag(state_->mapped_flag, stream), 0);
+}
+
+Gate::~Gate() {
+  open();
+  if (state_->mapped_flag != nullptr) kernels::gate_flag_destroy(state_->mapped_flag);
+}
+
+void Gate::open() noexcept {
+  state_->open.store(1);
+  state_->open.notify_all();
+  if (state_->mapped_flag != nullptr) kernels::gate_flag_open(state_->mapped_flag);
+}
+
+void write_bytes(StreamHandle stream, void* target, const void* source, std::size_t bytes) {
+  if (on_cpu_device()) {
+    std::vector<std::byte> copy(static_cast<const std::byte*>(source),
+                                static_cast<const std::byte*>(source) + bytes);
+    EXPECT_TRUE(cpu_device::launch_host_task(stream, [target, copy = std::move(copy)] {
+                  std::memcpy(cpu_device::host_alias(target), copy.data(), copy.size());
+                }).has_value());
+    return;
+  }
+  EXPECT_EQ(kernels::write_bytes(target, source, bytes, stream), 0);
+}
+
+void fill(StreamHandle stream, TestTensor* target, std::uint32_t value) {
+  TestTensor t;
+  t.data.fill(value);
+  write(stream, target, t);
+}
+
+void read_bytes(StreamHandle stream, void* target, const void* source, std::size_t bytes) {
+  if (on_cpu_device()) {
+    EXPECT_TRUE(cpu_device::launch_host_task(stream, [target, source, bytes] {
+                  std::memcpy(target, cpu_device::host_alias(source), bytes);
+                }).has_value());
+    EXPECT_TRUE(cpu_device::synchronize(stream).has_value());
+    return;
+  }
+  EXPECT_EQ(kernels::read_bytes(target, source, bytes, stream), 0);
+}
+
+}  // namespace limen::test
