@@ -54,17 +54,33 @@ INSTANTIATE_TEST_SUITE_P(Schedules, BothSchedules,
                          ::testing::Values(cpu_device::Schedule::Immediate,
                                            cpu_device::Schedule::Deferred));
 
-TEST_F(CpuDevice, TheImmediateScheduleRunsWorkAtOnceInTheCaller) {
+TEST_F(CpuDevice, TheImmediateScheduleRunsCopiesAtOnceInTheCaller) {
   cpu_device::set_schedule(cpu_device::Schedule::Immediate);
-  TestStream s;
-  std::thread::id ran_on;
-  bool ran = false;
-  ASSERT_TRUE(cpu_device::launch_host_task(s, [&] {
-                ran_on = std::this_thread::get_id();
-                ran = true;
-              }).has_value());
-  EXPECT_TRUE(ran) << "an idle stream's work runs inside the call that queues it";
-  EXPECT_EQ(ran_on, std::this_thread::get_id());
+  ManagerConfig c;
+  c.capacity = 2;
+  DeviceManager<TestTensor> m(c);
+  const auto queued_before = cpu_device::stats().work_queued;
+  const MessageToken t = m.store(message(4)).value();
+  EXPECT_EQ(m.read(t).value()->payload, tensor(4));
+  EXPECT_EQ(cpu_device::stats().work_queued, queued_before)
+      << "an idle stream's copies run inside the call that queues them";
+}
+
+TEST_F(CpuDevice, AHostTaskNeverRunsInTheCaller) {
+  for (auto schedule : {cpu_device::Schedule::Immediate, cpu_device::Schedule::Deferred}) {
+    cpu_device::set_schedule(schedule, 3, 50);
+    TestStream s;
+    std::atomic<bool> released{false};
+    std::thread::id ran_on;
+    // The task waits for what the caller does after queuing it, as a kernel may.
+    ASSERT_TRUE(cpu_device::launch_host_task(s, [&] {
+                  while (!released.load()) std::this_thread::yield();
+                  ran_on = std::this_thread::get_id();
+                }).has_value());
+    released.store(true);
+    ASSERT_TRUE(cpu_device::synchronize(s).has_value());
+    EXPECT_NE(ran_on, std::this_thread::get_id());
+  }
 }
 
 TEST_F(CpuDevice, TheDeferredScheduleRunsWorkLaterOnTheStreamsWorker) {

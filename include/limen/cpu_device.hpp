@@ -10,10 +10,11 @@
  * code as on a GPU, over a CPU model of the device:
  *
  * - **Streams** are FIFO queues. Under the *immediate* schedule (the default)
- *   work runs at once, in the calling thread, when nothing is queued ahead of
- *   it; under the *deferred* schedule every piece of work runs on the
- *   stream's own worker thread after a seeded random delay, so it runs after
- *   the call that queued it returns, as on a GPU. A host read that forgot to
+ *   limen's own copies run at once, in the calling thread, when nothing is
+ *   queued ahead of them, and host tasks run on the stream's worker thread;
+ *   under the *deferred* schedule every piece of work runs on the stream's
+ *   worker after a seeded random delay, so it runs after the call that queued
+ *   it returns, as on a GPU. A host read that forgot to
  *   wait then sees stale bytes, and ThreadSanitizer reports the race.
  * - **Events** complete when their stream reaches them; a stream can wait for
  *   another's event; stream, event and device synchronisation block. The
@@ -59,7 +60,7 @@ namespace limen::cpu_device {
 
 /** @brief When queued work runs. */
 enum class Schedule : std::uint8_t {
-  Immediate,  ///< at once, in the caller, when nothing is queued ahead (fast)
+  Immediate,  ///< limen's copies at once, in the caller, when nothing is queued ahead (fast)
   Deferred,   ///< on the stream's worker after a seeded random delay (finds missing waits)
 };
 
@@ -122,8 +123,8 @@ Result<void> synchronize_device(unsigned device = 0);
 /**
  * @brief Queues @p task on @p stream: the CPU device's stand-in for a kernel
  * launch. It runs in stream order (after the work queued before it, before
- * the work queued after it), on the stream's worker under the deferred
- * schedule. Inside it, reach device memory through host_alias(). Like a
+ * the work queued after it) on the stream's worker thread, never in the
+ * caller, so it may wait for something the caller does next. Inside it, reach device memory through host_alias(). Like a
  * CUDA host function, it must not call limen or queue work itself.
  * Unsupported on a GPU (launch a kernel there); DeviceError, with the reason
  * in last_error(), for a stream the CPU device did not create.

@@ -346,23 +346,14 @@ Status submit(StreamCore& stream, std::function<void()> task, TaskKind kind) {
   std::unique_lock lock(stream.mutex);
   append_implicit_waits(stream);
   const std::uint64_t gate = engine::gate_for(stream);
-  if (engine::immediate() && stream.queue.empty() && !stream.busy && gate_open(gate)) {
+  // Only limen's own short work runs inline: a host task stands for a kernel,
+  // and a kernel launch never runs (or blocks) in the caller.
+  if (kind == TaskKind::Short && engine::immediate() && stream.queue.empty() && !stream.busy &&
+      gate_open(gate)) {
     const std::uint64_t seq = stream.submitted.load(std::memory_order_relaxed) + 1;
     stream.submitted.store(seq, std::memory_order_release);
-    if (kind == TaskKind::Short) {
-      task();
-      engine::finish(stream, seq);
-      return success;
-    }
-    stream.busy = true;  // a host task runs outside the lock, like a kernel on the device
-    lock.unlock();
     task();
-    task = nullptr;
-    lock.lock();
-    stream.busy = false;
     engine::finish(stream, seq);
-    if (!stream.queue.empty()) start_or_wake(stream);
-    if (stream.stopping && stream.queue.empty()) stream.drained.store(true);
     return success;
   }
   Work work;

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
 // The CPU device's streams and events. A stream is a FIFO of work run one
 // item at a time, either at once in the calling thread (the immediate
-// schedule, when nothing is queued ahead) or by the stream's worker thread
-// after a seeded random delay (the deferred schedule), so that work queued on
-// a stream runs after the call that queued it returns. An event is a point in
+// schedule, for limen's own copies when nothing is queued ahead) or by the
+// stream's worker thread (host tasks always; every piece of work, after a
+// seeded random delay, under the deferred schedule), so that work queued on a
+// stream runs after the call that queued it returns. An event is a point in
 // one stream's sequence of work: it completes when the stream has run that
 // far. Streams and events are named by handles that encode a table index and
 // a generation, so a handle the CPU device did not make (or one destroyed)
@@ -40,7 +41,11 @@ struct Work {
   std::function<void()> task;
 };
 
-/** @brief How a task may run inline: limen's own short work under the stream's lock. */
+/**
+ * @brief Short: limen's own work (a copy, a batch kernel), which the immediate
+ * schedule may run inline under the stream's lock. User: a host task, which
+ * stands for a kernel and so always runs on the stream's worker.
+ */
 enum class TaskKind : std::uint8_t { Short, User };
 
 /**
