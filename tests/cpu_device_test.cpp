@@ -184,7 +184,10 @@ TEST_F(CpuDevice, DeviceMemoryFaultsOnHostAccessButNotInHostTasks) {
   DeviceManager<TestTensor> m(c);
   const MessageToken t = m.store(message(6)).value();
   auto* device = &m.device_view()[t];
-  EXPECT_EQ(read(m.stream(), &device->data[0]), 6U);  // a host task reaches it through its alias
+  {
+    auto lease = m.lease(t).value();  // orders the task after the store's copy
+    EXPECT_EQ(read(lease.stream(), &device->data[0]), 6U);  // a host task reaches it
+  }
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_DEATH(
       {

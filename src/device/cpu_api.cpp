@@ -55,6 +55,8 @@ Status fail(Status code, int device) noexcept {
     Status expected = st::success;
     device_states()[static_cast<std::size_t>(device)].sticky.compare_exchange_strong(expected,
                                                                                       code);
+    // As on a GPU, once the caller hears of it nothing of that device runs any more.
+    quiesce(device);
   }
   last_error = code;
   return code;
@@ -482,6 +484,10 @@ class CpuApi final : public device::Api {
 };
 
 }  // namespace
+
+bool device_dead(int device) noexcept {
+  return sticky(device) != st::success;
+}
 
 device::Status launch_host_task(device::Stream handle, std::function<void()> task) {
   Status status = st::success;

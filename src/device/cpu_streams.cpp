@@ -133,13 +133,27 @@ void delay(StreamCore& stream) {
 // --- Workers ------------------------------------------------------------------------------
 
 void execute(StreamCore& stream, Work& work) {
+  if (device_dead(stream.device)) return;  // a lost device runs nothing more
   wait_gate(work.gate);
   if (work.kind == Work::Kind::Wait) {
     wait_completed(stream_at(work.wait_stream), work.wait_seq, false);
     return;
   }
   if (deferred()) delay(stream);
-  if (work.task) work.task();
+  if (!work.task) return;
+  if (work.kernel) {  // a host task stands for a kernel: a lost device cannot stop it
+    if (!device_dead(stream.device)) work.task();
+    return;
+  }
+  {
+    std::lock_guard lock(stream.mutex);
+    if (device_dead(stream.device)) return;
+    stream.touching = true;  // quiesce() waits until it is over
+  }
+  work.task();
+  std::lock_guard lock(stream.mutex);
+  stream.touching = false;
+  stream.idle.notify_all();
 }
 
 /// The worker of one stream: runs its queue in order; exits once destroyed and drained.
@@ -352,12 +366,13 @@ Status submit(StreamCore& stream, std::function<void()> task, TaskKind kind) {
       gate_open(gate)) {
     const std::uint64_t seq = stream.submitted.load(std::memory_order_relaxed) + 1;
     stream.submitted.store(seq, std::memory_order_release);
-    task();
+    if (!device_dead(stream.device)) task();  // under the lock: quiesce() waits for it
     engine::finish(stream, seq);
     return success;
   }
   Work work;
   work.gate = gate;
+  work.kernel = kind == TaskKind::User;
   work.task = std::move(task);
   append(stream, std::move(work));
   return success;
@@ -418,6 +433,23 @@ void wait_for_device(int device) noexcept {
       mine = s.device == device && !s.stopping;
     }
     if (mine) wait_completed(s, s.submitted.load(std::memory_order_acquire), /*spinning=*/true);
+  }
+}
+
+// --- A lost device -------------------------------------------------------------------------
+
+void quiesce(int device) noexcept {
+  std::vector<std::uint32_t> live;
+  try {
+    live = streams().live_indices();
+  } catch (...) {  // out of memory listing them: nothing more can be done
+    return;
+  }
+  for (std::uint32_t index : live) {
+    StreamCore& s = stream_at(index);
+    std::unique_lock lock(s.mutex);  // an inline copy runs under it: it has ended
+    if (s.device != device) continue;
+    s.idle.wait(lock, [&s] { return !s.touching; });
   }
 }
 

@@ -34,6 +34,7 @@ struct Work {
     Wait,  ///< wait until stream `wait_stream` has completed `wait_seq` (stream-wait-event)
   };
   Kind kind = Kind::Run;
+  bool kernel = false;     ///< a host task or held work: stands for a kernel, may take long
   std::uint64_t seq = 0;   ///< its place in the stream's sequence
   std::uint64_t gate = 0;  ///< held until this release (fault_injection::hold_events); 0: never
   std::uint32_t wait_stream = 0;
@@ -67,8 +68,10 @@ class StreamCore {
 
   std::mutex mutex;  ///< guards everything below
   std::condition_variable wake;
+  std::condition_variable idle;  ///< signalled whenever a piece of work ends
   std::deque<Work> queue;
-  bool busy = false;  ///< work of this stream is running (inline or on the worker)
+  bool busy = false;      ///< work of this stream is running (inline or on the worker)
+  bool touching = false;  ///< limen's own work (a copy, a batch) is touching memory now
   bool stopping = false;
   bool has_worker = false;
   std::atomic<bool> drained{true};  ///< destroyed and its worker gone: the place is free
@@ -121,6 +124,21 @@ void wait_for_stream(StreamCore& stream) noexcept;
 /** @brief Blocks until every stream of @p device has run what was queued so far. */
 void wait_for_device(int device) noexcept;
 
+// --- A lost device ----------------------------------------------------------------------
+
+/**
+ * @brief Whether a sticky error killed @p device: its queued work never runs
+ * (cpu_api.cpp keeps the state).
+ */
+[[nodiscard]] bool device_dead(int device) noexcept;
+
+/**
+ * @brief Waits until no limen work of @p device is running, so that once a
+ * sticky error is reported none ever runs again (a kernel-like host task may
+ * go on: a thread cannot be killed).
+ */
+void quiesce(int device) noexcept;
+
 // --- Holding work (fault_injection::hold_events) ----------------------------------------
 
 void hold(bool on) noexcept;
@@ -150,7 +168,7 @@ Status submit_short(StreamCore& stream, F&& task) {
     if (stream.queue.empty() && !stream.busy) {
       const std::uint64_t seq = stream.submitted.load(std::memory_order_relaxed) + 1;
       stream.submitted.store(seq, std::memory_order_release);
-      task();
+      if (!device_dead(stream.device)) task();  // under the lock: quiesce() waits for it
       engine::finish(stream, seq);
       return device::status::success;
     }

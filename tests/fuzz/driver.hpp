@@ -7,9 +7,10 @@
 // difference in result, error code, payload or counter.
 //
 // Injected faults: the driver reads how many of each kind a call consumed and
-// the model replays the call's sequence of emulated CUDA calls (as the CPU
-// fallback makes them), taking a fault wherever the manager took one; a fault
-// taken by one and not the other is a finding too.
+// the model replays the call's sequence of device calls (as the backend makes
+// them on the CPU device), taking a fault wherever the manager took one; a
+// fault taken by one and not the other is a finding too. After a sticky fault
+// every later device call fails without consuming anything, as on a GPU.
 #pragma once
 
 #include "model.hpp"
@@ -202,40 +203,54 @@ class Driver {
     return true;
   }
 
-  // --- The emulated backend, as the model replays it ------------------------------
+  // --- The backend, as the model replays it --------------------------------------
+
+  /// A failed event record's substitute: a spare event recorded on the stream and
+  /// waited for. True when it worked (the slot's work is then done).
+  bool model_substitute_wait(Consumed& c) {
+    if (model_.lost || fails_here(c, FaultKind::EventRecord)) return false;
+    return !model_.lost && !fails_here(c, FaultKind::Synchronize);
+  }
+
+  /// record_copy: the copy just queued becomes the slot's own work; false when
+  /// neither its event nor the substitute could be recorded.
+  bool model_record_copy(SlotModel& s, Consumed& c) {
+    if (fails_here(c, FaultKind::EventRecord)) {
+      if (!model_substitute_wait(c)) return false;
+      s.lease_work = s.own_work = s.work_held = false;
+      return true;
+    }
+    s.own_work = true;
+    s.lease_work = s.work_held = false;
+    return true;
+  }
 
   /// prepare_host_access: the error it returns, if any.
   std::optional<MemoryError> model_host_access(std::uint32_t i, Consumed& c) {
     SlotModel& s = model_.slot(i);
     if (model_.lost) return MemoryError::DeviceError;
-    if (s.lease_work) {  // wait_for_lease_work -> wait_work
-      if (fails_here(c, FaultKind::Synchronize) && !model_.lost) return MemoryError::DeviceError;
-      if (model_.lost) return MemoryError::DeviceError;
-      s.lease_work = false;
-      s.work_held = false;
+    if (traits_.kind == MemoryKind::PinnedHost) {
+      if (!s.lease_work) return std::nullopt;  // wait_work on the lease's event
+      if (fails_here(c, FaultKind::Synchronize) || model_.lost) return MemoryError::DeviceError;
+      s.lease_work = s.work_held = false;
+      return std::nullopt;
     }
-    if (traits_.kind == MemoryKind::Device) {
-      if (fails_here(c, FaultKind::Copy)) return MemoryError::DeviceError;
-      if (fails_here(c, FaultKind::Synchronize)) return MemoryError::DeviceError;
-      s.own_work = false;
-    } else if (traits_.kind == MemoryKind::Shared) {
-      if (fails_here(c, FaultKind::Copy)) return MemoryError::DeviceError;
-      if (fails_here(c, FaultKind::Synchronize)) return MemoryError::DeviceError;
-    }
+    // Device and managed: the copy stream waits for the lease's event (no host
+    // wait), copies or prefetches, records the slot's event and waits for it once.
+    if (fails_here(c, FaultKind::Copy)) return MemoryError::DeviceError;
+    if (!model_record_copy(s, c)) return MemoryError::DeviceError;
+    if (!s.own_work) return std::nullopt;  // the substitute wait covered it
+    if (fails_here(c, FaultKind::Synchronize)) return MemoryError::DeviceError;
+    s.own_work = false;
     return std::nullopt;
   }
 
-  /// commit_host_write: false when it failed.
-  bool model_commit(std::uint32_t i, Consumed& c) {
+  /// commit_host_write on @p s: false when it failed.
+  bool model_commit(SlotModel& s, Consumed& c) {
     if (model_.lost) return false;
     if (traits_.kind != MemoryKind::Device) return true;
     if (fails_here(c, FaultKind::Copy)) return false;
-    if (fails_here(c, FaultKind::EventRecord)) {  // falls back to waiting for the copies
-      return !fails_here(c, FaultKind::Synchronize);
-    }
-    model_.slot(i).own_work = true;
-    model_.slot(i).lease_work = false;
-    return true;
+    return model_record_copy(s, c);
   }
 
   /// work_done: the answer, or nothing when the query failed.
@@ -301,9 +316,8 @@ class Driver {
     if (!r) {
       // Only the upload can fail now: the slot went back, the store counts as failed.
       LIMEN_FUZZ_CHECK(r.error() == MemoryError::DeviceError, "store: wrong error");
-      std::uint32_t any_free = 0;
-      while (model_.slot(any_free).state != SlotModel::State::Free) ++any_free;
-      LIMEN_FUZZ_CHECK(!model_commit(any_free, c), "store failed although the upload succeeded");
+      SlotModel scratch;
+      LIMEN_FUZZ_CHECK(!model_commit(scratch, c), "store failed although the upload succeeded");
       ++model_.failed_stores;
       return;
     }
@@ -312,14 +326,13 @@ class Driver {
     SlotModel& s = model_.slot(t.index());
     LIMEN_FUZZ_CHECK(s.state == SlotModel::State::Free, "store reused a slot that was not free");
     LIMEN_FUZZ_CHECK(t.generation() > s.generation, "generation did not advance");
-    LIMEN_FUZZ_CHECK(!classy() || model_commit(t.index(), c),
-                     "store succeeded though its upload failed");
-    s = SlotModel{};
+    SlotModel fresh;
+    LIMEN_FUZZ_CHECK(!classy() || model_commit(fresh, c), "store succeeded though its upload failed");
+    s = fresh;
     s.state = SlotModel::State::Live;
     s.generation = t.generation();
     s.value = v;
     s.trace = v ^ 0x55;
-    if (traits_.kind == MemoryKind::Device && !model_.lost) s.own_work = true;
     ++model_.stores;
     const std::uint64_t live = model_.live_slots();
     if (live > model_.peak) model_.peak = live;
@@ -478,12 +491,16 @@ class Driver {
     }
   }
 
-  /// The "kernel" of a live lease writes the payload (in the fallback its pointer is host memory).
+  /// The "kernel" of a live lease writes the payload: a host task on the lease's stream.
   void write_through_lease() {
     for (auto& h : held_) {
       if (auto* lease = std::get_if<std::optional<Lease>>(&h.guard); lease && *lease) {
         h.written = in_.ConsumeIntegral<std::uint64_t>();
-        *(*lease)->device_ptr() = pattern(h.written);
+        Payload* target = (*lease)->device_ptr();
+        const Payload value = pattern(h.written);
+        const auto queued = cpu_device::launch_host_task(
+            (*lease)->stream(), [target, value] { *cpu_device::host_alias(target) = value; });
+        LIMEN_FUZZ_CHECK(queued.has_value() || model_.lost, "a host task was refused");
         return;
       }
     }
@@ -595,7 +612,7 @@ class Driver {
                     s.writer = false;
                     s.value = h.written;
                     s.trace = h.written ^ 0x55;
-                    if (classy() && !model_commit(h.index, c)) s.poisoned = true;
+                    if (classy() && !model_commit(s, c)) s.poisoned = true;
                   });
       return;
     }
@@ -615,7 +632,7 @@ class Driver {
       return;
     }
     if (fails_here(c, FaultKind::EventRecord)) {  // falls back to waiting for the stream
-      if (fails_here(c, FaultKind::Synchronize)) {
+      if (!model_substitute_wait(c)) {
         s.poisoned = true;
         return;
       }
