@@ -498,7 +498,10 @@ device::Status launch_host_task(device::Stream handle, std::function<void()> tas
 }
 
 void revive_devices() noexcept {
-  for (DeviceState& d : device_states()) {
+  for (std::size_t device = 0; device < kMaxDevices; ++device) {
+    DeviceState& d = device_states()[device];
+    // Work the dead context had queued stays dead: its memory may be gone.
+    if (d.sticky.load() != st::success) bury(static_cast<int>(device));
     d.sticky.store(st::success);
     d.peers.store(0);
   }

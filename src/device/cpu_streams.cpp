@@ -132,8 +132,13 @@ void delay(StreamCore& stream) {
 
 // --- Workers ------------------------------------------------------------------------------
 
+/// Whether @p work belongs to a lost device: it never runs.
+bool dead(const StreamCore& stream, const Work& work) noexcept {
+  return device_dead(stream.device) || work.seq <= stream.buried.load(std::memory_order_acquire);
+}
+
 void execute(StreamCore& stream, Work& work) {
-  if (device_dead(stream.device)) return;  // a lost device runs nothing more
+  if (dead(stream, work)) return;  // a lost device runs nothing more
   wait_gate(work.gate);
   if (work.kind == Work::Kind::Wait) {
     wait_completed(stream_at(work.wait_stream), work.wait_seq, false);
@@ -142,12 +147,12 @@ void execute(StreamCore& stream, Work& work) {
   if (deferred()) delay(stream);
   if (!work.task) return;
   if (work.kernel) {  // a host task stands for a kernel: a lost device cannot stop it
-    if (!device_dead(stream.device)) work.task();
+    if (!dead(stream, work)) work.task();
     return;
   }
   {
     std::lock_guard lock(stream.mutex);
-    if (device_dead(stream.device)) return;
+    if (dead(stream, work)) return;
     stream.touching = true;  // quiesce() waits until it is over
   }
   work.task();
@@ -173,8 +178,8 @@ void work_loop(StreamCore* stream) {
     work.task = nullptr;  // destroy the task's captures outside the lock, before completing
     lock.lock();
     stream->busy = false;
+    counters.queued.fetch_add(1, std::memory_order_relaxed);  // before anyone can see it done
     engine::finish(*stream, work.seq);
-    counters.queued.fetch_add(1, std::memory_order_relaxed);
   }
   stream->has_worker = false;
   stream->drained.store(true, std::memory_order_release);
@@ -438,19 +443,30 @@ void wait_for_device(int device) noexcept {
 
 // --- A lost device -------------------------------------------------------------------------
 
-void quiesce(int device) noexcept {
-  std::vector<std::uint32_t> live;
-  try {
-    live = streams().live_indices();
-  } catch (...) {  // out of memory listing them: nothing more can be done
-    return;
-  }
-  for (std::uint32_t index : live) {
+/// Calls @p f(stream) under its lock for every stream of @p device that may
+/// still run work: live ones, and destroyed ones still draining their queue.
+template <class F>
+void for_each_running(int device, F f) noexcept {
+  const std::uint32_t n = streams().size();
+  for (std::uint32_t index = 0; index < n; ++index) {
     StreamCore& s = stream_at(index);
-    std::unique_lock lock(s.mutex);  // an inline copy runs under it: it has ended
-    if (s.device != device) continue;
-    s.idle.wait(lock, [&s] { return !s.touching; });
+    if (s.drained.load(std::memory_order_acquire)) continue;
+    std::unique_lock lock(s.mutex);
+    if (s.device == device) f(s, lock);
   }
+}
+
+void quiesce(int device) noexcept {
+  // An inline copy runs under the stream's lock: taking it waits for that one.
+  for_each_running(device, [](StreamCore& s, std::unique_lock<std::mutex>& lock) {
+    s.idle.wait(lock, [&s] { return !s.touching; });
+  });
+}
+
+void bury(int device) noexcept {
+  for_each_running(device, [](StreamCore& s, std::unique_lock<std::mutex>&) {
+    s.buried.store(s.submitted.load(), std::memory_order_release);
+  });
 }
 
 // --- Holding work -------------------------------------------------------------------------

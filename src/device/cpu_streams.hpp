@@ -65,6 +65,8 @@ class StreamCore {
 
   std::atomic<std::uint64_t> submitted{0};  ///< seq of the last work queued
   std::atomic<std::uint64_t> completed{0};  ///< seq of the last work done
+  /// Work up to here was queued on a lost device and never runs, even once revived.
+  std::atomic<std::uint64_t> buried{0};
 
   std::mutex mutex;  ///< guards everything below
   std::condition_variable wake;
@@ -139,6 +141,9 @@ void wait_for_device(int device) noexcept;
  */
 void quiesce(int device) noexcept;
 
+/** @brief Work queued so far on the streams of @p device never runs (before a test revives it). */
+void bury(int device) noexcept;
+
 // --- Holding work (fault_injection::hold_events) ----------------------------------------
 
 void hold(bool on) noexcept;
@@ -169,6 +174,7 @@ Status submit_short(StreamCore& stream, F&& task) {
       const std::uint64_t seq = stream.submitted.load(std::memory_order_relaxed) + 1;
       stream.submitted.store(seq, std::memory_order_release);
       if (!device_dead(stream.device)) task();  // under the lock: quiesce() waits for it
+      // (inline work is never buried: nothing is queued ahead of it)
       engine::finish(stream, seq);
       return device::status::success;
     }

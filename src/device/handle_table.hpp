@@ -101,6 +101,9 @@ class HandleTable {
     }
   }
 
+  /** @brief How many places were ever made (live, retired or reusable). */
+  [[nodiscard]] std::uint32_t size() const noexcept { return size_.load(std::memory_order_acquire); }
+
   /** @brief The indices of the live objects. */
   [[nodiscard]] std::vector<std::uint32_t> live_indices() const {
     std::vector<std::uint32_t> out;
