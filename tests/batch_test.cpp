@@ -3,6 +3,7 @@
 // nothing when slots run out or a copy fails, gather and scatter checked
 // element by element against the per-message path on random data, refusals
 // that leave everything as it was, and slots in flight until a batch is done.
+#include "device_work.hpp"
 #include "test_support.hpp"
 
 #include <limen/fault_injection.hpp>
@@ -123,6 +124,27 @@ TYPED_TEST(Batches, AnInjectedFaultStoresNothingAndLeaksNothing) {
   EXPECT_EQ(m->read(tokens[4]).value()->payload, TestFixture::P::from(6));
 }
 
+// Two batches queued back to back behind held work: each keeps its own staging
+// buffer until its upload has read it.
+TYPED_TEST(Batches, BackToBackBatchesNeverShareAStagingBuffer) {
+  auto m = this->make();
+  if (m->memory_class().kind() != MemoryKind::Device) GTEST_SKIP() << "only device batches stage";
+  const TestStream stream;
+  const auto first = this->messages(4, 100);
+  const auto second = this->messages(4, 200);
+  std::vector<MessageToken> a;
+  std::vector<MessageToken> b;
+  {
+    Gate gate(stream);  // the uploads wait behind it
+    a = m->store_batch(first, stream).value();
+    b = m->store_batch(second, stream).value();
+  }
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    EXPECT_EQ(m->read(a[i]).value()->payload, first[i].payload) << "first batch, message " << i;
+    EXPECT_EQ(m->read(b[i]).value()->payload, second[i].payload) << "second batch, message " << i;
+  }
+}
+
 // --- gather and scatter (class managers) -------------------------------------------
 
 template <class C>
@@ -145,6 +167,7 @@ TYPED_TEST(GatherScatter, AgreeWithThePerMessagePathOnRandomData) {
   tokens.resize(9);
   std::vector<Item> out(tokens.size());
   ASSERT_TRUE(m->gather(tokens, out.data(), m->stream()).has_value());
+  ASSERT_TRUE(cpu_device::synchronize(m->stream()).has_value());  // the gather is stream work
   for (std::size_t i = 0; i < tokens.size(); ++i) {
     EXPECT_EQ(out[i], m->read(tokens[i]).value()->payload) << "gathered element " << i;
   }
@@ -180,6 +203,32 @@ TYPED_TEST(GatherScatter, RefusalsDoNothing) {
   }
   EXPECT_EQ(m->read(a).value()->payload, Item::from(1));  // nothing was locked or changed
   { auto writer = m->read_mut(a).value(); }
+}
+
+// Two gathers queued back to back behind held work: each kernel reads the slot
+// indices it was given, not the next batch's.
+TYPED_TEST(GatherScatter, BackToBackGathersKeepTheirOwnIndices) {
+  using Item = typename TestFixture::P;
+  auto m = this->make();
+  std::vector<MessageToken> tokens;
+  for (std::uint32_t i = 0; i < 8; ++i) {
+    tokens.push_back(m->store(Message<Item>(Item::from(i))).value());
+  }
+  const std::vector<MessageToken> first(tokens.begin(), tokens.begin() + 4);
+  const std::vector<MessageToken> second(tokens.begin() + 4, tokens.end());
+  std::vector<Item> out_first(4);
+  std::vector<Item> out_second(4);
+  const TestStream stream;
+  {
+    Gate gate(stream);
+    ASSERT_TRUE(m->gather(first, out_first.data(), stream).has_value());
+    ASSERT_TRUE(m->gather(second, out_second.data(), stream).has_value());
+  }
+  ASSERT_TRUE(cpu_device::synchronize(stream).has_value());
+  for (std::uint32_t i = 0; i < 4; ++i) {
+    EXPECT_EQ(out_first[i], Item::from(i)) << "first gather, element " << i;
+    EXPECT_EQ(out_second[i], Item::from(i + 4)) << "second gather, element " << i;
+  }
 }
 
 TYPED_TEST(GatherScatter, SlotsStayInFlightUntilTheBatchCompletes) {

@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -163,6 +164,44 @@ TEST_F(Pool, InjectedFaultsLeakNothing) {
   fault_injection::inject_faults(FaultKind::EventQuery, 1);
   EXPECT_EQ(pool.stats().pending_releases, 1U);
   EXPECT_EQ(pool.stats().pending_releases, 0U);
+}
+
+// A release whose event cannot be recorded waits for the stream instead: the
+// buffer must not come back while work queued before the release still runs.
+TEST_F(Pool, AReleaseThatCannotRecordWaitsForTheStream) {
+  PinnedBufferPool pool(small_chunks());
+  auto buffer = pool.allocate(256).value();
+  test::Gate gate(some_stream());  // a copy that reads the buffer is still running
+  std::atomic<bool> opened{false};
+  std::thread kernel_ends([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    opened.store(true);
+    gate.open();
+  });
+  fault_injection::inject_faults(FaultKind::EventRecord, 1);
+  pool.release(std::move(buffer), some_stream());
+  EXPECT_TRUE(opened.load()) << "the buffer came back before the stream's work was done";
+  kernel_ends.join();
+  EXPECT_EQ(pool.stats().bytes_in_use, 0U);
+}
+
+// Destroying a pool waits for the work still using buffers released stream-ordered.
+TEST_F(Pool, DestructionWaitsForReleasedBuffersWork) {
+  auto pool = std::make_unique<PinnedBufferPool>(small_chunks());
+  auto buffer = pool->allocate(256).value();
+  test::Gate gate(some_stream());
+  auto* bytes = static_cast<std::uint8_t*>(buffer.device_ptr());
+  test::write(some_stream(), bytes, std::uint8_t{7});  // device work writing into the buffer
+  pool->release(std::move(buffer), some_stream());
+  std::atomic<bool> opened{false};
+  std::thread kernel_ends([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    opened.store(true);
+    gate.open();
+  });
+  pool.reset();  // must not free the chunk under the write
+  EXPECT_TRUE(opened.load()) << "the pool was destroyed under a running copy";
+  kernel_ends.join();
 }
 
 TEST_F(Pool, FourThreadsAllocateAndReleaseAtOnce) {

@@ -133,7 +133,7 @@ def suite(seed):
                LIMEN_CPU_DEVICES="2")
     exe = os.path.join(BUILD, "tests", "limen_tests")
     try:
-        r = subprocess.run([exe, "--gtest_brief=1"], cwd=BUILD, env=env, capture_output=True,
+        r = subprocess.run([exe], cwd=BUILD, env=env, capture_output=True,
                            text=True, timeout=180)
         out, code = r.stdout + r.stderr, r.returncode
     except subprocess.TimeoutExpired as e:
