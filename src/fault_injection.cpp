@@ -7,6 +7,7 @@
 
 #if LIMEN_FAULT_INJECTION
 #include "device/cpu_api.hpp"
+#include "device/cpu_settings.hpp"
 #include "device/cpu_streams.hpp"
 #include "runtime_state.hpp"
 
@@ -33,14 +34,22 @@ std::array<PendingFaults, kFaultKinds> pending;
 std::atomic<bool> capturing{false};
 std::atomic<bool> no_pools{false};
 
+/// Keeps the CPU device's fast paths off while any fault is pending.
+void update_fast_paths() noexcept {
+  bool any = false;
+  for (auto& p : pending) any = any || p.count.load() != 0;
+  detail::cpu::set_unusual(detail::cpu::kFaults, any);
+}
+
 }  // namespace
 
 namespace fault_injection {
 
 void inject_faults(FaultKind kind, unsigned count, int cuda_code) noexcept {
   auto& p = pending[static_cast<std::size_t>(kind)];
-  p.code.store(cuda_code);
+  p.code.store(cuda_code != 0 ? cuda_code : default_fault_code);  // success is no fault
   p.count.store(count);
+  update_fast_paths();
 }
 
 unsigned pending_faults(FaultKind kind) noexcept {
@@ -49,6 +58,7 @@ unsigned pending_faults(FaultKind kind) noexcept {
 
 void clear_faults() noexcept {
   for (auto& p : pending) p.count.store(0);
+  update_fast_paths();
 }
 
 void hold_events(bool hold) noexcept {
@@ -61,6 +71,7 @@ void release_events() noexcept {
 
 void simulate_capture(bool on) noexcept {
   capturing.store(on);
+  detail::cpu::set_unusual(detail::cpu::kCapture, on);
 }
 
 void disable_memory_pools(bool disabled) noexcept {
@@ -90,12 +101,13 @@ void reset() noexcept {
 
 namespace detail {
 
-std::optional<int> take_fault(InjectedCall call) noexcept {
+int take_fault(InjectedCall call) noexcept {
   auto& p = pending[static_cast<std::size_t>(call)];
   unsigned n = p.count.load(std::memory_order_relaxed);
   while (n > 0 && !p.count.compare_exchange_weak(n, n - 1)) {
   }
-  if (n == 0) return std::nullopt;
+  if (n == 0) return 0;
+  if (n == 1) update_fast_paths();  // that was the last of its kind
   return p.code.load();
 }
 
@@ -112,8 +124,8 @@ bool pools_disabled_for_tests() noexcept {
 #else  // built without fault injection: nothing is ever injected
 
 namespace detail {
-std::optional<int> take_fault(InjectedCall) noexcept {
-  return std::nullopt;
+int take_fault(InjectedCall) noexcept {
+  return 0;
 }
 bool capture_simulated() noexcept {
   return false;

@@ -43,7 +43,8 @@ inline constexpr int default_fault_code = 999;
  * error @p cuda_code, left as the calling thread's last error as the runtime
  * does. A sticky code (e.g. 700, cudaErrorIllegalAddress) makes every later
  * call on that device fail with it, as a faulting kernel does on a GPU: every
- * manager on the device meets it and marks itself "device lost".
+ * manager on the device meets it and marks itself "device lost". A code of 0
+ * (success) is no fault: it injects default_fault_code instead.
  */
 void inject_faults(FaultKind kind, unsigned count, int cuda_code = default_fault_code) noexcept;
 

@@ -26,7 +26,8 @@ void forget(device::Api& api, device::Status status) noexcept {
   if (api.peek_at_last_error() == status) (void)api.get_last_error();
 }
 
-DeviceScope::DeviceScope(device::Api& api, int ordinal) noexcept : api_(api) {
+DeviceScope::DeviceScope(device::Api& api, int ordinal, bool only_device) noexcept : api_(api) {
+  if (only_device) return;  // nothing else could be current: no call at all
   int current = -1;
   status_ = api_.get_device(&current);
   if (status_ != device::status::success) {

@@ -33,7 +33,8 @@ inline bool quietly(device::Api& api, device::Status status) noexcept {
 /** @brief Makes device @p ordinal current for a scope, restoring the caller's device after. */
 class DeviceScope {
  public:
-  DeviceScope(device::Api& api, int ordinal) noexcept;
+  /** @brief @p only_device: the process has one device, which is current already. */
+  DeviceScope(device::Api& api, int ordinal, bool only_device = false) noexcept;
   ~DeviceScope();
   DeviceScope(const DeviceScope&) = delete;
   DeviceScope& operator=(const DeviceScope&) = delete;

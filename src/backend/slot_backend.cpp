@@ -23,7 +23,7 @@ SlotBackend::SlotBackend(const BackendSpec& spec, device::Api& api)
 }
 
 SlotBackend::~SlotBackend() {
-  const DeviceScope scope(api_, ordinal_);
+  const DeviceScope scope(api_, ordinal_, only_device_);
   // Device work on any stream may still use the slots (leases on callers'
   // streams, deferred frees, batches, our own copies): wait for each slot's
   // last event before the members below release memory. Borrowed streams are
@@ -36,6 +36,9 @@ SlotBackend::~SlotBackend() {
 
 Result<void> SlotBackend::init() {
   LIMEN_ON_DEVICE();
+  int devices = 0;
+  LIMEN_DEVICE_TRY("cudaGetDeviceCount", api_.device_count(&devices));
+  only_device_ = devices == 1;
   const RelaxedCaptureMode relaxed(api_);  // never invalidate another thread's capture
   device::Properties properties;
   LIMEN_DEVICE_TRY("cudaGetDeviceProperties", api_.device_properties(&properties, ordinal_));
@@ -211,6 +214,9 @@ device::Event SlotBackend::event_of(std::uint32_t slot) {
 }
 
 void SlotBackend::use_own_event(std::uint32_t slot) noexcept {
+  // One thread works on a slot at a time (the core's slot word hands it over);
+  // only the batch's user count is shared.
+  if (slot_batch_[slot].load(std::memory_order_relaxed) == 0) return;
   const std::uint32_t batch = slot_batch_[slot].exchange(0, std::memory_order_acq_rel);
   if (batch == 0) return;
   std::lock_guard lock(batch_mutex_);

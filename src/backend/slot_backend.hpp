@@ -40,7 +40,8 @@ namespace limen::detail {
 
 /// Makes the backend's device current for the rest of the scope, or returns DeviceError.
 #define LIMEN_ON_DEVICE()                                                              \
-  const ::limen::detail::DeviceScope limen_scope_(this->api_, this->ordinal_);         \
+  const ::limen::detail::DeviceScope limen_scope_(this->api_, this->ordinal_,         \
+                                                  this->only_device_);                \
   if (limen_scope_.status() != ::limen::detail::device::status::success) {             \
     return this->failed(limen_scope_.status(), "cudaSetDevice", __FILE__, __LINE__);   \
   }
@@ -114,6 +115,7 @@ class SlotBackend : public Backend {
 
   device::Api& api_;
   int ordinal_;
+  bool only_device_ = false;  ///< the process has one device: no device switching needed
   bool concurrent_managed_access_ = false;
   bool memory_pools_ = false;
   unsigned event_flags_;

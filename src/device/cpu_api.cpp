@@ -55,6 +55,7 @@ Status fail(Status code, int device) noexcept {
     Status expected = st::success;
     device_states()[static_cast<std::size_t>(device)].sticky.compare_exchange_strong(expected,
                                                                                       code);
+    set_unusual(kSticky, true);
     // As on a GPU, once the caller hears of it nothing of that device runs any more.
     quiesce(device);
   }
@@ -72,7 +73,7 @@ Status sticky(int device) noexcept {
 Status begin(int device, std::optional<InjectedCall> kind = std::nullopt) noexcept {
   if (const Status s = sticky(device); s != st::success) return fail(s, device);
   if (kind) {
-    if (const auto code = take_fault(*kind)) return fail(*code, device);
+    if (const int code = take_fault(*kind); code != 0) return fail(code, device);
   }
   return st::success;
 }
@@ -241,6 +242,12 @@ class CpuApi final : public device::Api {
     return sticky_after_wait(s->device);
   }
   Status stream_wait_event(Stream handle, Event event) override {
+    if (usual()) {  // an event already complete orders nothing
+      if (EventCore* e = resolve_event(event); e != nullptr && event_done(*e) &&
+                                                resolve_stream(handle, current_device) != nullptr) {
+        return st::success;
+      }
+    }
     Status status = st::success;
     StreamCore* s = stream_or_fail(handle, &status);
     EventCore* e = s != nullptr ? event_or_fail(event, &status) : nullptr;
@@ -272,6 +279,14 @@ class CpuApi final : public device::Api {
     return st::success;
   }
   Status event_record(Event event, Stream handle) override {
+    if (usual() && handle != nullptr) {  // the fast path: nothing to hold, nothing unusual
+      EventCore* e = resolve_event(event);
+      StreamCore* s = e != nullptr ? resolve_stream(handle, current_device) : nullptr;
+      if (s != nullptr && s->non_blocking && e->device == s->device) {
+        record_now(*e, *s);
+        return st::success;
+      }
+    }
     Status status = st::success;
     EventCore* e = event_or_fail(event, &status);
     StreamCore* s = e != nullptr ? stream_or_fail(handle, &status) : nullptr;
@@ -284,6 +299,9 @@ class CpuApi final : public device::Api {
     return event_record(event, handle);
   }
   Status event_query(Event event) override {
+    if (usual()) {
+      if (EventCore* e = resolve_event(event)) return event_done(*e) ? st::success : st::not_ready;
+    }
     Status status = st::success;
     EventCore* e = event_or_fail(event, &status);
     if (e == nullptr) return status;
@@ -291,6 +309,9 @@ class CpuApi final : public device::Api {
     return event_done(*e) ? st::success : st::not_ready;  // not_ready is no error: not recorded
   }
   Status event_synchronize(Event event) override {
+    if (usual()) {
+      if (EventCore* e = resolve_event(event); e != nullptr && event_done(*e)) return st::success;
+    }
     Status status = st::success;
     EventCore* e = event_or_fail(event, &status);
     if (e == nullptr) return status;
@@ -413,6 +434,14 @@ class CpuApi final : public device::Api {
   }
   Status memcpy_async(void* dst, const void* src, std::size_t bytes, CopyKind,
                       Stream handle) override {
+    if (usual() && handle != nullptr) {  // the fast path: a copy on an idle non-blocking stream
+      StreamCore* s = resolve_stream(handle, current_device);
+      if (s != nullptr && s->non_blocking) {
+        void* to = host_view(dst);
+        const void* from = host_view(src);
+        if (run_now(*s, [to, from, bytes] { std::memcpy(to, from, bytes); })) return st::success;
+      }
+    }
     Status status = st::success;
     StreamCore* s = stream_or_fail(handle, &status);
     if (s == nullptr) return status;
@@ -473,13 +502,17 @@ class CpuApi final : public device::Api {
     return st::success;
   }
 
+  /// Managed memory is host memory here: a prefetch moves nothing, so it queues
+  /// nothing either (work after it is ordered exactly as it would be).
   Status prefetch(const void* ptr, Stream handle) {
     Status status = st::success;
     StreamCore* s = stream_or_fail(handle, &status);
     if (s == nullptr) return status;
-    if (const Status b = begin(s->device, InjectedCall::Copy); b != st::success) return b;
+    if (!usual()) {
+      if (const Status b = begin(s->device, InjectedCall::Copy); b != st::success) return b;
+    }
     if (!host_owns(HostKind::Managed, ptr)) return fail(st::invalid_value, s->device);
-    return submit_short(*s, [] {});  // managed memory is host memory: the move is a no-op
+    return st::success;
   }
 };
 
@@ -505,6 +538,7 @@ void revive_devices() noexcept {
     d.sticky.store(st::success);
     d.peers.store(0);
   }
+  set_unusual(kSticky, false);
   last_error = st::success;
 }
 

@@ -26,6 +26,35 @@ constexpr std::size_t kPage = 4096;
 
 std::size_t round_up(std::size_t n, std::size_t to) noexcept { return (n + to - 1) / to * to; }
 
+/// The lowest and highest address of any arena reserved so far: most pointers
+/// (host, pinned, managed) are told apart from device memory by two compares.
+std::atomic<std::uintptr_t> lowest{~std::uintptr_t{0}};
+std::atomic<std::uintptr_t> highest{0};
+
+void widen(std::uintptr_t start, std::size_t bytes) noexcept {
+  std::uintptr_t low = lowest.load();
+  while (start < low && !lowest.compare_exchange_weak(low, start)) {
+  }
+  std::uintptr_t high = highest.load();
+  while (start + bytes > high && !highest.compare_exchange_weak(high, start + bytes)) {
+  }
+}
+
+/// The first arena reserved becomes the window host_view() checks inline.
+void claim_window(std::uintptr_t start, std::size_t bytes, std::byte* alias) noexcept {
+  static std::mutex once;
+  std::lock_guard lock(once);
+  if (first_arena.start.load() != 0) return;
+  first_arena.end.store(start + bytes, std::memory_order_relaxed);
+  first_arena.alias.store(reinterpret_cast<std::uintptr_t>(alias), std::memory_order_relaxed);
+  first_arena.start.store(start, std::memory_order_release);
+}
+
+bool maybe_device(const void* ptr) noexcept {
+  const auto a = reinterpret_cast<std::uintptr_t>(ptr);
+  return a >= lowest.load(std::memory_order_acquire) && a < highest.load(std::memory_order_acquire);
+}
+
 /// One device's memory: a no-access range handed out, its read-write alias, and
 /// a first-fit allocator over offsets.
 class Arena {
@@ -98,6 +127,8 @@ class Arena {
     alias_ = static_cast<std::byte*>(alias);
     free_.emplace(0, bytes_);
     start_.store(reinterpret_cast<std::uintptr_t>(device), std::memory_order_release);
+    widen(reinterpret_cast<std::uintptr_t>(device), bytes_);
+    claim_window(reinterpret_cast<std::uintptr_t>(device), bytes_, alias_);
     return true;
   }
 
@@ -135,11 +166,21 @@ std::array<Arena, kMaxDevices>& arenas() {
   return *all;
 }
 
+
 /// Host allocations of one kind: start -> bytes.
 struct HostBlocks {
   std::mutex mutex;
   std::map<const std::byte*, std::size_t> blocks;
+  std::atomic<std::uint64_t> frees{0};  ///< invalidates the threads' last-block caches
 };
+
+/// The block a thread found last, while no block of its kind was freed since.
+struct LastBlock {
+  const std::byte* start = nullptr;
+  std::size_t bytes = 0;
+  std::uint64_t frees = ~std::uint64_t{0};
+};
+thread_local LastBlock last_block[2];
 
 HostBlocks& host_blocks(HostKind kind) {
   static auto* all = new std::array<HostBlocks, 2>;
@@ -160,6 +201,7 @@ Status device_deallocate(void* ptr) noexcept {
 }
 
 int device_of(const void* ptr) noexcept {
+  if (!maybe_device(ptr)) return -1;
   const auto& all = arenas();
   for (std::size_t d = 0; d < machine().devices; ++d) {
     if (all[d].contains(ptr)) return static_cast<int>(d);
@@ -167,7 +209,10 @@ int device_of(const void* ptr) noexcept {
   return -1;
 }
 
-void* host_view(const void* ptr) noexcept {
+constinit ArenaWindow first_arena;
+
+void* host_view_slow(const void* ptr) noexcept {
+  if (!maybe_device(ptr)) return const_cast<void*>(ptr);
   const auto& all = arenas();
   for (std::size_t d = 0; d < machine().devices; ++d) {
     if (all[d].contains(ptr)) return all[d].alias(ptr);
@@ -197,6 +242,7 @@ Status host_deallocate(HostKind kind, void* ptr) noexcept {
   {
     std::lock_guard lock(b.mutex);
     if (b.blocks.erase(static_cast<const std::byte*>(ptr)) == 0) return invalid_value;
+    b.frees.fetch_add(1, std::memory_order_acq_rel);
   }
   std::free(ptr);
   return success;
@@ -205,11 +251,16 @@ Status host_deallocate(HostKind kind, void* ptr) noexcept {
 bool host_owns(HostKind kind, const void* ptr) noexcept {
   HostBlocks& b = host_blocks(kind);
   const auto* p = static_cast<const std::byte*>(ptr);
+  LastBlock& last = last_block[static_cast<std::size_t>(kind)];
+  const std::uint64_t frees = b.frees.load(std::memory_order_acquire);
+  if (last.frees == frees && p >= last.start && p < last.start + last.bytes) return true;
   std::lock_guard lock(b.mutex);
   auto it = b.blocks.upper_bound(p);
   if (it == b.blocks.begin()) return false;
   --it;
-  return p < it->first + it->second;
+  if (p >= it->first + it->second) return false;
+  last = LastBlock{it->first, it->second, b.frees.load(std::memory_order_relaxed)};
+  return true;
 }
 
 }  // namespace limen::detail::cpu

@@ -9,7 +9,9 @@
 
 #include "api.hpp"
 
+#include <atomic>
 #include <cstddef>
+#include <cstdint>
 
 namespace limen::detail::cpu {
 
@@ -21,8 +23,26 @@ Status device_allocate(int device, std::size_t bytes, void** out);
 Status device_deallocate(void* ptr) noexcept;
 /** @brief The device @p ptr's device memory belongs to, or -1 (host memory). */
 [[nodiscard]] int device_of(const void* ptr) noexcept;
+/** @brief host_view() past the first arena (see below). */
+[[nodiscard]] void* host_view_slow(const void* ptr) noexcept;
+
+/** @brief The first arena reserved: most device pointers are in it. */
+struct ArenaWindow {
+  std::atomic<std::uintptr_t> start{0};
+  std::atomic<std::uintptr_t> end{0};
+  std::atomic<std::uintptr_t> alias{0};
+};
+extern constinit ArenaWindow first_arena;
+
 /** @brief Where the device's work reaches @p ptr: its alias for device memory, @p ptr otherwise. */
-[[nodiscard]] void* host_view(const void* ptr) noexcept;
+[[nodiscard]] inline void* host_view(const void* ptr) noexcept {
+  const auto a = reinterpret_cast<std::uintptr_t>(ptr);
+  const std::uintptr_t start = first_arena.start.load(std::memory_order_acquire);
+  if (a >= start && a < first_arena.end.load(std::memory_order_relaxed)) {
+    return reinterpret_cast<void*>(a - start + first_arena.alias.load(std::memory_order_relaxed));
+  }
+  return host_view_slow(ptr);
+}
 
 enum class HostKind : unsigned char { Pinned, Managed };
 

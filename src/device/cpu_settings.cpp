@@ -80,8 +80,30 @@ Schedule& schedule() {
 
 }  // namespace
 
+namespace {
+/// Read by every device call: a plain pointer once set, no static guard to test.
+std::atomic<const cpu_device::Settings*> cached{nullptr};
+}  // namespace
+
+std::atomic<unsigned> unusual{kUnread};
+
+void set_unusual(unsigned reason, bool on) noexcept {
+  if (on) {
+    unusual.fetch_or(reason, std::memory_order_acq_rel);
+  } else {
+    unusual.fetch_and(~reason, std::memory_order_acq_rel);
+  }
+}
+
 const cpu_device::Settings& machine() {
-  static const cpu_device::Settings settings = from_environment();
+  if (const cpu_device::Settings* s = cached.load(std::memory_order_acquire)) return *s;
+  static const cpu_device::Settings settings = [] {
+    cpu_device::Settings read = from_environment();
+    set_unusual(kDeferred, read.schedule == cpu_device::Schedule::Deferred);
+    set_unusual(kUnread, false);
+    return read;
+  }();
+  cached.store(&settings, std::memory_order_release);
   return settings;
 }
 
@@ -103,6 +125,7 @@ void apply_schedule(cpu_device::Schedule kind, std::uint64_t seed_value,
   s.seed.store(seed_value);
   s.max_delay_us.store(max_delay);
   s.deferred.store(kind == cpu_device::Schedule::Deferred);
+  set_unusual(kDeferred, kind == cpu_device::Schedule::Deferred);
 }
 
 cpu_device::Settings settings() noexcept {

@@ -15,20 +15,11 @@ namespace {
 using device::status::invalid_resource_handle;
 using device::status::success;
 
-constexpr std::uint16_t kStreamTag = 0xC0DE;
-constexpr std::uint16_t kEventTag = 0xE7E7;
 constexpr std::uint64_t kSeqBits = 40;
 constexpr std::uint64_t kSeqMask = (std::uint64_t{1} << kSeqBits) - 1;
 
-HandleTable<StreamCore, kStreamTag>& streams() {
-  static auto* table = new HandleTable<StreamCore, kStreamTag>;  // outlives detached workers
-  return *table;
-}
-
-HandleTable<EventCore, kEventTag>& events() {
-  static auto* table = new HandleTable<EventCore, kEventTag>;
-  return *table;
-}
+StreamTable& streams() { return stream_table.value; }
+EventTable& events() { return event_table.value; }
 
 /// Per device: its legacy default stream and the blocking streams it serialises with.
 struct DeviceStreams {
@@ -90,16 +81,21 @@ void wait_gate(std::uint64_t gate) noexcept {
 
 StreamCore& stream_at(std::uint32_t index) { return streams().at(index); }
 
+/// Blocks until @p stream has completed @p seq (the stream's lock and `done`
+/// signal: completing work notifies only when someone waits).
+void block_until(StreamCore& stream, std::uint64_t seq) noexcept {
+  std::unique_lock lock(stream.mutex);
+  ++stream.waiting;
+  stream.done.wait(lock, [&] { return stream.completed.load(std::memory_order_acquire) >= seq; });
+  --stream.waiting;
+}
+
 /// Blocks until @p stream has completed @p seq; counts the wait as spinning or blocking.
 void wait_completed(StreamCore& stream, std::uint64_t seq, bool spinning) noexcept {
-  std::uint64_t done = stream.completed.load(std::memory_order_acquire);
-  if (done >= seq) return;
+  if (stream.completed.load(std::memory_order_acquire) >= seq) return;
   (spinning ? counters.spinning_waits : counters.blocking_waits)
       .fetch_add(1, std::memory_order_relaxed);
-  while (done < seq) {
-    stream.completed.wait(done, std::memory_order_acquire);
-    done = stream.completed.load(std::memory_order_acquire);
-  }
+  block_until(stream, seq);
 }
 
 bool pending(const StreamCore& stream) noexcept {
@@ -244,8 +240,6 @@ std::uint64_t encode(std::uint32_t stream, std::uint64_t seq) noexcept {
   return (std::uint64_t{stream} + 1) << kSeqBits | (seq & kSeqMask);
 }
 
-StreamCore& legacy_stream(int device);
-
 void init_stream(StreamCore& s, int device, unsigned flags, bool internal, bool legacy) {
   std::lock_guard lock(s.mutex);
   s.device = device;
@@ -277,12 +271,11 @@ void unregister_blocking(StreamCore& s) {
   d.blocking_count.fetch_sub(1, std::memory_order_release);
 }
 
+}  // namespace
+
 StreamCore& legacy_stream(int device) {
   DeviceStreams& d = device_streams()[static_cast<std::size_t>(device)];
-  {
-    std::lock_guard lock(d.mutex);
-    if (d.has_legacy) return stream_at(d.legacy);
-  }
+  if (d.has_legacy.load(std::memory_order_acquire)) return stream_at(d.legacy.load());
   // Made once per device and never destroyed.
   const std::uint32_t index =
       streams().acquire([](const StreamCore& s) { return s.drained.load(); });
@@ -300,18 +293,10 @@ StreamCore& legacy_stream(int device) {
   return s;
 }
 
-}  // namespace
-
 // --- Handles ------------------------------------------------------------------------------
 
-StreamCore* resolve_stream(device::Stream handle, int device) noexcept {
-  if (handle == nullptr) return &legacy_stream(device);
-  return streams().resolve(reinterpret_cast<std::uintptr_t>(handle));
-}
-
-EventCore* resolve_event(device::Event handle) noexcept {
-  return events().resolve(reinterpret_cast<std::uintptr_t>(handle));
-}
+constinit Immortal<StreamTable> stream_table;
+constinit Immortal<EventTable> event_table;
 
 bool looks_like_stream(device::Stream handle) noexcept {
   return HandleTable<StreamCore, kStreamTag>::tagged(reinterpret_cast<std::uintptr_t>(handle));
@@ -458,13 +443,13 @@ void for_each_running(int device, F f) noexcept {
 
 void quiesce(int device) noexcept {
   // An inline copy runs under the stream's lock: taking it waits for that one.
-  for_each_running(device, [](StreamCore& s, std::unique_lock<std::mutex>& lock) {
+  for_each_running(device, [](StreamCore& s, auto& lock) {
     s.idle.wait(lock, [&s] { return !s.touching; });
   });
 }
 
 void bury(int device) noexcept {
-  for_each_running(device, [](StreamCore& s, std::unique_lock<std::mutex>&) {
+  for_each_running(device, [](StreamCore& s, auto&) {
     s.buried.store(s.submitted.load(), std::memory_order_release);
   });
 }
@@ -473,6 +458,7 @@ void bury(int device) noexcept {
 
 void hold(bool on) noexcept {
   holding.store(on, std::memory_order_release);
+  set_unusual(kHolding, on);
 }
 
 void release_held() noexcept {
@@ -485,14 +471,7 @@ void release_held() noexcept {
   }
   release_epoch.notify_all();
   // Like a kernel that has finished: once this returns, the held work is done.
-  for (const auto& [index, seq] : ends) {
-    StreamCore& s = stream_at(index);
-    std::uint64_t done = s.completed.load(std::memory_order_acquire);
-    while (done < seq) {
-      s.completed.wait(done, std::memory_order_acquire);
-      done = s.completed.load(std::memory_order_acquire);
-    }
-  }
+  for (const auto& [index, seq] : ends) block_until(stream_at(index), seq);
 }
 
 // --- Counters ----------------------------------------------------------------------------------
@@ -533,8 +512,9 @@ bool has_implicit_waits(const StreamCore& stream) noexcept {
 }
 
 void finish(StreamCore& stream, std::uint64_t seq) noexcept {
+  // The caller holds the stream's lock, as every waiter does while it checks.
   stream.completed.store(seq, std::memory_order_release);
-  stream.completed.notify_all();
+  if (stream.waiting != 0) stream.done.notify_all();
 }
 
 }  // namespace engine

@@ -13,6 +13,7 @@
 
 #include "api.hpp"
 #include "cpu_settings.hpp"
+#include "handle_table.hpp"
 
 #include <limen/cpu_device.hpp>
 
@@ -22,10 +23,30 @@
 #include <deque>
 #include <functional>
 #include <mutex>
+#include <thread>
 
 namespace limen::detail::cpu {
 
 using device::Status;
+
+/**
+ * @brief A lock of one atomic exchange: a stream's lock is taken twice per
+ * copy on the immediate schedule's fast path, where a mutex's second
+ * read-modify-write (its unlock) is a measurable share of the copy.
+ */
+class SpinMutex {
+ public:
+  void lock() noexcept {
+    while (locked_.exchange(true, std::memory_order_acquire)) {
+      while (locked_.load(std::memory_order_relaxed)) std::this_thread::yield();
+    }
+  }
+  bool try_lock() noexcept { return !locked_.exchange(true, std::memory_order_acquire); }
+  void unlock() noexcept { locked_.store(false, std::memory_order_release); }
+
+ private:
+  std::atomic<bool> locked_{false};
+};
 
 /** @brief One queued item of a stream. */
 struct Work {
@@ -68,9 +89,11 @@ class StreamCore {
   /// Work up to here was queued on a lost device and never runs, even once revived.
   std::atomic<std::uint64_t> buried{0};
 
-  std::mutex mutex;  ///< guards everything below
-  std::condition_variable wake;
-  std::condition_variable idle;  ///< signalled whenever a piece of work ends
+  SpinMutex mutex;  ///< guards everything below
+  std::condition_variable_any wake;
+  std::condition_variable_any idle;  ///< signalled when limen's work stops touching memory
+  std::condition_variable_any done;  ///< signalled when work completes and someone waits
+  int waiting = 0;               ///< threads waiting on `done`
   std::deque<Work> queue;
   bool busy = false;      ///< work of this stream is running (inline or on the worker)
   bool touching = false;  ///< limen's own work (a copy, a batch) is touching memory now
@@ -90,9 +113,24 @@ class EventCore {
 
 // --- Handles ------------------------------------------------------------------------
 
+inline constexpr std::uint16_t kStreamTag = 0xC0DE;
+inline constexpr std::uint16_t kEventTag = 0xE7E7;
+using StreamTable = HandleTable<StreamCore, kStreamTag>;
+using EventTable = HandleTable<EventCore, kEventTag>;
+extern constinit Immortal<StreamTable> stream_table;
+extern constinit Immortal<EventTable> event_table;
+
+/** @brief The legacy default stream of @p device (made on first use). */
+[[nodiscard]] StreamCore& legacy_stream(int device);
+
 /** @brief The stream @p handle names (null: the legacy default stream of @p device). */
-[[nodiscard]] StreamCore* resolve_stream(device::Stream handle, int device) noexcept;
-[[nodiscard]] EventCore* resolve_event(device::Event handle) noexcept;
+[[nodiscard]] inline StreamCore* resolve_stream(device::Stream handle, int device) noexcept {
+  if (handle == nullptr) return &legacy_stream(device);
+  return stream_table.value.resolve(reinterpret_cast<std::uintptr_t>(handle));
+}
+[[nodiscard]] inline EventCore* resolve_event(device::Event handle) noexcept {
+  return event_table.value.resolve(reinterpret_cast<std::uintptr_t>(handle));
+}
 /** @brief Whether @p handle has the form of a handle the CPU device made (a stale one too). */
 [[nodiscard]] bool looks_like_stream(device::Stream handle) noexcept;
 
@@ -117,6 +155,14 @@ Status submit_short(StreamCore& stream, F&& task);
 Status wait_event(StreamCore& stream, const EventCore& event);
 /** @brief @p event marks the work queued on @p stream so far. */
 Status record_event(EventCore& event, StreamCore& stream);
+/** @brief record_event() on a non-blocking stream with nothing held: no marker needed. */
+inline void record_now(EventCore& event, const StreamCore& stream) noexcept {
+  const std::uint64_t seq = stream.submitted.load(std::memory_order_acquire);
+  const bool done = stream.completed.load(std::memory_order_acquire) >= seq;
+  event.mark.store(done ? 0 : (std::uint64_t{stream.index} + 1) << 40 | seq,
+                   std::memory_order_release);
+}
+
 /** @brief Whether @p event has completed. */
 [[nodiscard]] bool event_done(const EventCore& event) noexcept;
 /** @brief Blocks (or spins, for events without blocking sync) until @p event completes. */
@@ -164,6 +210,23 @@ namespace engine {
 [[nodiscard]] bool has_implicit_waits(const StreamCore& stream) noexcept;
 void finish(StreamCore& stream, std::uint64_t seq) noexcept;
 }  // namespace engine
+
+/**
+ * @brief The immediate schedule's fast path: runs @p task now, as @p stream's
+ * next work, if nothing is queued or running there; false (nothing done) if
+ * it must be queued. The caller has checked usual() and that the stream is
+ * non-blocking (no implicit waits).
+ */
+template <class F>
+bool run_now(StreamCore& stream, F&& task) {
+  std::lock_guard lock(stream.mutex);
+  if (!stream.queue.empty() || stream.busy) return false;
+  const std::uint64_t seq = stream.submitted.load(std::memory_order_relaxed) + 1;
+  stream.submitted.store(seq, std::memory_order_release);
+  task();
+  engine::finish(stream, seq);
+  return true;
+}
 
 template <class F>
 Status submit_short(StreamCore& stream, F&& task) {

@@ -16,6 +16,18 @@
 
 namespace limen::detail::cpu {
 
+/**
+ * @brief A value built at compile time and never destroyed: the CPU device's
+ * tables are reached by detached worker threads and by static objects' own
+ * destructors at exit, so they must outlive everything.
+ */
+template <class T>
+union Immortal {
+  constexpr Immortal() : value() {}
+  ~Immortal() {}
+  T value;
+};
+
 template <class T, std::uint16_t Tag>
 class HandleTable {
   static constexpr unsigned kChunkBits = 8;
@@ -29,7 +41,7 @@ class HandleTable {
   };
 
  public:
-  HandleTable() = default;
+  constexpr HandleTable() = default;
   HandleTable(const HandleTable&) = delete;
   HandleTable& operator=(const HandleTable&) = delete;
 

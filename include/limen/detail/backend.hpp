@@ -120,6 +120,12 @@ class Backend {
   virtual Result<void> wait_work(std::uint32_t slot) = 0;
   /** @brief Forgets slot @p slot's work seen as @p epoch once known complete. */
   void retire_work(std::uint32_t slot, std::uint32_t epoch) noexcept {
+    if (single_thread_) {  // no other thread looks: no read-modify-write needed
+      if (work_[slot].load(std::memory_order_relaxed) == epoch) {
+        work_[slot].store(0, std::memory_order_release);
+      }
+      return;
+    }
     work_[slot].compare_exchange_strong(epoch, 0, std::memory_order_acq_rel);
   }
 
@@ -159,11 +165,14 @@ class Backend {
     stats.synchronizations += syncs_.load(std::memory_order_relaxed);
   }
   /** @brief Counts a host wait the core did through this backend. */
-  void count_sync() noexcept { syncs_.fetch_add(1, std::memory_order_relaxed); }
+  void count_sync() noexcept { bump(syncs_, 1); }
 
  protected:
   Backend(bool emulated, const BackendSpec& spec)
-      : layout_(spec.layout), nvtx_(spec.config.name, memory_class_of(spec)), emulated_(emulated) {}
+      : layout_(spec.layout),
+        nvtx_(spec.config.name, memory_class_of(spec)),
+        emulated_(emulated),
+        single_thread_(!spec.config.thread_safe) {}
 
   /**
    * @brief Creates the per-slot work markers. Subclasses call it after their
@@ -189,12 +198,8 @@ class Backend {
     return health_.fail(std::move(info), sticky);
   }
 
-  void count_to_device(std::uint64_t bytes) noexcept {
-    to_device_.fetch_add(bytes, std::memory_order_relaxed);
-  }
-  void count_to_host(std::uint64_t bytes) noexcept {
-    to_host_.fetch_add(bytes, std::memory_order_relaxed);
-  }
+  void count_to_device(std::uint64_t bytes) noexcept { bump(to_device_, bytes); }
+  void count_to_host(std::uint64_t bytes) noexcept { bump(to_host_, bytes); }
 
   /** @brief Host-visible slots: the host writes each message's payload itself. */
   void write_payloads(std::span<const std::uint32_t> slots, const std::byte* messages,
@@ -222,6 +227,16 @@ class Backend {
     }
   }
 
+  /// Adds @p n to a counter: a plain add when one thread owns the manager
+  /// (an uncontended atomic read-modify-write costs more than the copy it counts).
+  void bump(std::atomic<std::uint64_t>& counter, std::uint64_t n) noexcept {
+    if (single_thread_) {
+      counter.store(counter.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+    } else {
+      counter.fetch_add(n, std::memory_order_relaxed);
+    }
+  }
+
   std::unique_ptr<std::atomic<std::uint32_t>[]> work_;
   nvtx::Annotator nvtx_;
   alignas(64) std::atomic<std::uint64_t> to_device_{0};
@@ -229,6 +244,7 @@ class Backend {
   std::atomic<std::uint64_t> syncs_{0};
   DeviceHealth health_;
   bool emulated_;
+  bool single_thread_;  ///< the manager is not thread-safe: one thread calls at a time
 };
 
 /** @brief A backend, or why none could be built. */
