@@ -91,13 +91,19 @@ else
 fi
 
 if step limen_info 60 "$build/limen-info"; then
-  row limen-info pass "$(grep -E '^(devices|CPU fallback)' "$out/limen_info.log" | tr -s ' ' | paste -sd ';')"
+  row limen-info pass "$(grep -E '^(devices|CPU device)' "$out/limen_info.log" | tr -s ' ' | paste -sd ';')"
 else
   row limen-info FAIL "see $out/limen_info.log"
 fi
 
 if step demo 120 "$build/examples/limen_demo"; then
-  row demo pass "$(grep -c ' on GPU' "$out/demo.log") classes on the GPU"
+  on_cpu=$(grep -c 'CPU device' "$out/demo.log")
+  if [ $have_gpu -eq 1 ] && [ "$on_cpu" -gt 0 ]; then
+    # A GPU is here: a class on the CPU device means limen did not choose the GPU backend.
+    row demo FAIL "a GPU is present but the demo ran on the CPU device; see $out/demo.log"
+  else
+    row demo pass "$(grep -c ' on GPU' "$out/demo.log") classes on the GPU"
+  fi
 else
   row demo FAIL "see $out/demo.log"
 fi

@@ -137,6 +137,21 @@ TEST_F(Backends, FallbackIsReportedWithAReason) {
   EXPECT_TRUE(SharedManager<TestTensor>(config()).emulated());
 }
 
+// Headers and library read one configuration: a LIMEN_HAVE_* macro read before
+// <limen/config.hpp> defined it was silently 0 once, and a CUDA build then
+// never chose its GPU backend. Every class runs where runtime_info() says.
+TEST_F(Backends, EveryClassRunsWhereTheRuntimeSays) {
+  const RuntimeInfo& info = runtime_info();
+  EXPECT_EQ(info.cuda_compiled, LIMEN_HAVE_CUDA != 0);
+  EXPECT_EQ(cpu_device::active(), info.fallback_active);
+  EXPECT_EQ(PinnedManager<TestTensor>(config()).emulated(), info.fallback_active);
+  EXPECT_EQ(DeviceManager<TestTensor>(config()).emulated(), info.fallback_active);
+  EXPECT_EQ(SharedManager<TestTensor>(config()).emulated(), info.fallback_active);
+  EXPECT_EQ(make_manager<TestTensor>(MemoryClass::device(0), config()).value().emulated(),
+            info.fallback_active);
+  EXPECT_EQ(PinnedBufferPool().emulated(), info.fallback_active);
+}
+
 TEST_F(Backends, RuntimeInfoIsProbedOnceForAllThreads) {
   const RuntimeInfo* seen[4] = {};
   std::thread threads[4];

@@ -72,6 +72,43 @@ void fill(StreamHandle stream, TestTensor* target, std::uint32_t value) {
   write(stream, target, t);
 }
 
+namespace {
+std::uint64_t sum_of(const TestTensor& t) {
+  std::uint64_t sum = 0;
+  for (std::uint32_t v : t.data) sum += v;
+  return sum;
+}
+}  // namespace
+
+std::uint64_t checksum_slots(StreamHandle stream, DeviceSlotView<TestTensor> view,
+                             const std::vector<std::uint32_t>& indices) {
+  std::uint64_t sum = 0;
+  if (on_cpu_device()) {
+    EXPECT_TRUE(cpu_device::launch_host_task(stream, [&sum, view, &indices] {
+                  const DeviceSlotView<TestTensor> slots = cpu_device::host_alias(view);
+                  for (std::uint32_t i : indices) sum += sum_of(slots[i]);
+                }).has_value());
+    EXPECT_TRUE(cpu_device::synchronize(stream).has_value());
+    return sum;
+  }
+  EXPECT_EQ(kernels::checksum_slots_of(view, indices.data(), indices.size(), &sum, stream), 0);
+  return sum;
+}
+
+std::uint64_t checksum_items(StreamHandle stream, const TestTensor* items, std::size_t n) {
+  std::uint64_t sum = 0;
+  if (on_cpu_device()) {
+    EXPECT_TRUE(cpu_device::launch_host_task(stream, [&sum, items, n] {
+                  const TestTensor* host = cpu_device::host_alias(items);
+                  for (std::size_t i = 0; i < n; ++i) sum += sum_of(host[i]);
+                }).has_value());
+    EXPECT_TRUE(cpu_device::synchronize(stream).has_value());
+    return sum;
+  }
+  EXPECT_EQ(kernels::checksum_items_of(items, n, &sum, stream), 0);
+  return sum;
+}
+
 void read_bytes(StreamHandle stream, void* target, const void* source, std::size_t bytes) {
   if (on_cpu_device()) {
     EXPECT_TRUE(cpu_device::launch_host_task(stream, [target, source, bytes] {

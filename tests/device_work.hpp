@@ -16,6 +16,7 @@
 #include <cstring>
 #include <memory>
 #include <type_traits>
+#include <vector>
 
 namespace limen::test {
 
@@ -67,6 +68,13 @@ void write(StreamHandle stream, T* target, const T& value) {
 
 /** @brief Sets every element of *@p target to @p value as work on @p stream. */
 void fill(StreamHandle stream, TestTensor* target, std::uint32_t value);
+
+/** @brief The sum of every element of the slots of @p tokens, read by device work on @p stream. */
+std::uint64_t checksum_slots(StreamHandle stream, DeviceSlotView<TestTensor> view,
+                             const std::vector<std::uint32_t>& indices);
+
+/** @brief The sum of every element of @p items[0..n) (device-visible), read by device work. */
+std::uint64_t checksum_items(StreamHandle stream, const TestTensor* items, std::size_t n);
 
 /** @brief Copies @p bytes of device-visible @p source to the host, after the work on @p stream. */
 void read_bytes(StreamHandle stream, void* target, const void* source, std::size_t bytes);

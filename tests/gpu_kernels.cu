@@ -161,6 +161,47 @@ int write_bytes(void* target, const void* source, std::size_t bytes, StreamHandl
   return 0;
 }
 
+int checksum_slots_of(DeviceSlotView<TestTensor> view, const std::uint32_t* indices,
+                      std::size_t n, std::uint64_t* sum, StreamHandle stream) {
+  std::uint32_t* device_indices = nullptr;
+  std::uint64_t* device_sum = nullptr;
+  cudaError_t error = cudaMalloc(&device_indices, n * sizeof(std::uint32_t) + 1);
+  if (error == cudaSuccess) error = cudaMalloc(&device_sum, sizeof(std::uint64_t));
+  if (error == cudaSuccess) {
+    error = cudaMemcpyAsync(device_indices, indices, n * sizeof(std::uint32_t),
+                            cudaMemcpyHostToDevice, stream.native());
+  }
+  if (error == cudaSuccess) {
+    checksum_slots_kernel<<<1, 1, 0, stream.native()>>>(view, device_indices, n, device_sum);
+    error = cudaGetLastError();
+  }
+  if (error == cudaSuccess) {
+    error = cudaMemcpyAsync(sum, device_sum, sizeof(std::uint64_t), cudaMemcpyDeviceToHost,
+                            stream.native());
+  }
+  if (error == cudaSuccess) error = cudaStreamSynchronize(stream.native());
+  (void)cudaFree(device_indices);
+  (void)cudaFree(device_sum);
+  return static_cast<int>(error);
+}
+
+int checksum_items_of(const TestTensor* items, std::size_t n, std::uint64_t* sum,
+                      StreamHandle stream) {
+  std::uint64_t* device_sum = nullptr;
+  cudaError_t error = cudaMalloc(&device_sum, sizeof(std::uint64_t));
+  if (error == cudaSuccess) {
+    checksum_items_kernel<<<1, 1, 0, stream.native()>>>(items, n, device_sum);
+    error = cudaGetLastError();
+  }
+  if (error == cudaSuccess) {
+    error = cudaMemcpyAsync(sum, device_sum, sizeof(std::uint64_t), cudaMemcpyDeviceToHost,
+                            stream.native());
+  }
+  if (error == cudaSuccess) error = cudaStreamSynchronize(stream.native());
+  (void)cudaFree(device_sum);
+  return static_cast<int>(error);
+}
+
 int read_bytes(void* target, const void* source, std::size_t bytes, StreamHandle stream) {
   cudaError_t error =
       cudaMemcpyAsync(target, source, bytes, cudaMemcpyDefault, stream.native());

@@ -46,6 +46,14 @@ void gate_flag_destroy(int* flag);
 /// Spins on the device until *flag (mapped host memory) is not 0.
 int wait_for_flag(const int* flag, StreamHandle stream);
 
+/// The sum of every element of view[indices[i]] (indices on the host), computed on the
+/// device after the work on stream; waits for it.
+int checksum_slots_of(DeviceSlotView<TestTensor> view, const std::uint32_t* indices,
+                      std::size_t n, std::uint64_t* sum, StreamHandle stream);
+/// The sum of every element of items[0..n) (device-visible), computed on the device; waits.
+int checksum_items_of(const TestTensor* items, std::size_t n, std::uint64_t* sum,
+                      StreamHandle stream);
+
 /// Copies bytes from the host into device-visible target, as kernels on stream.
 int write_bytes(void* target, const void* source, std::size_t bytes, StreamHandle stream);
 /// Copies bytes of device-visible source to the host after the work on stream; waits for it.

@@ -28,6 +28,13 @@ int* gate_flag_create() { return nullptr; }
 void gate_flag_open(int*) {}
 void gate_flag_destroy(int*) {}
 int wait_for_flag(const int*, StreamHandle) { return kNotSupported; }
+int checksum_slots_of(DeviceSlotView<TestTensor>, const std::uint32_t*, std::size_t,
+                      std::uint64_t*, StreamHandle) {
+  return kNotSupported;
+}
+int checksum_items_of(const TestTensor*, std::size_t, std::uint64_t*, StreamHandle) {
+  return kNotSupported;
+}
 int write_bytes(void*, const void*, std::size_t, StreamHandle) { return kNotSupported; }
 int read_bytes(void*, const void*, std::size_t, StreamHandle) { return kNotSupported; }
 

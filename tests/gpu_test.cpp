@@ -1,10 +1,11 @@
 // SPDX-License-Identifier: Apache-2.0
 // Tests that need a real GPU (label "gpu"). Each skips, saying why, when the
-// CUDA probe found no usable device; on a GPU machine they check the real
-// allocations and mappings, that host reads wait for kernels (leased on a
-// second stream, so removing the wait would make them fail), that host access
-// never waits for unrelated kernels, that the hot path makes no allocation
-// call, and what a sticky error does.
+// CUDA probe found no usable device; on a GPU machine they check that every
+// manager really runs there, the real allocations and mappings, graph
+// capture, that blocking waits do not burn a core, that the hot path makes no
+// allocation call, and what a sticky error does. The ordering tests with
+// kernels on leased slots and batches are in device_test.cpp, which this
+// program runs too (and CI runs on the CPU device).
 #include "gpu_kernels.hpp"
 #include "test_support.hpp"
 
@@ -88,6 +89,19 @@ TEST(Gpu, RuntimeInfoNamesTheDevices) {
   EXPECT_FALSE(info.device_lost(0).has_value());
 }
 
+// A CUDA build on a machine with a working device must never hand out a
+// manager or pool on the CPU device (a configuration slip once made every
+// manager run on the fallback while limen-info reported the GPU).
+TEST(Gpu, EveryManagerAndPoolRunsOnTheGpu) {
+  LIMEN_REQUIRE_GPU();
+  EXPECT_FALSE(PinnedManager<TestTensor>(gpu_config()).emulated());
+  EXPECT_FALSE(DeviceManager<TestTensor>(gpu_config()).emulated());
+  EXPECT_FALSE(SharedManager<TestTensor>(gpu_config()).emulated());
+  EXPECT_FALSE(make_manager<TestTensor>(MemoryClass::device(0), gpu_config()).value().emulated());
+  EXPECT_FALSE(PinnedBufferPool().emulated());
+  EXPECT_FALSE(cpu_device::active());
+}
+
 TEST(Gpu, PinnedSlotsArePageLockedAndMapped) {
   LIMEN_REQUIRE_GPU();
   PinnedManager<TestTensor> m(gpu_config());
@@ -126,17 +140,6 @@ TEST(Gpu, DeviceSlotsRoundTripThroughRealCopies) {
   EXPECT_GT(m.stats().bytes_device_to_host, 0U);
 }
 
-TEST(Gpu, OverAlignedSlotsAreAlignedOnTheDevice) {
-  LIMEN_REQUIRE_GPU();
-  struct alignas(512) Wide {
-    std::uint32_t v;
-  };
-  DeviceManager<Wide> m(gpu_config(4));
-  const MessageToken t = m.store(Message<Wide>(Wide{1})).value();
-  auto lease = m.lease(t).value();
-  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(lease.device_ptr()) % 512, 0U);
-}
-
 // --- Kernels on leased slots --------------------------------------------------
 
 template <class M>
@@ -144,118 +147,6 @@ class GpuLeases : public ::testing::Test {};
 using LeasedManagers = ::testing::Types<PinnedManager<TestTensor>, DeviceManager<TestTensor>,
                                         SharedManager<TestTensor>>;
 TYPED_TEST_SUITE(GpuLeases, LeasedManagers);
-
-TYPED_TEST(GpuLeases, HostReadWaitsForAKernelWritingThroughTheView) {
-  LIMEN_REQUIRE_GPU();
-  TypeParam m(gpu_config());
-  SideStream side;
-  const MessageToken t = m.store(message(1)).value();
-  {
-    auto lease = m.lease(t, side.handle()).value();
-    // Spin first: the write lands long after the host would read without the wait.
-    ASSERT_EQ(kernels::spin(50 * kMillisecond, lease.stream()), 0);
-    ASSERT_EQ(kernels::fill_through_view(m.device_view(), t.index(), 77, lease.stream()), 0);
-  }
-  // No synchronization by the caller: the read waits for the lease's event.
-  EXPECT_EQ(m.read(t).value()->payload, tensor(77));
-}
-
-TYPED_TEST(GpuLeases, HostWriteGuardWaitsForAKernelWritingThroughTheLease) {
-  LIMEN_REQUIRE_GPU();
-  TypeParam m(gpu_config());
-  SideStream side;
-  const MessageToken t = m.store(message(1)).value();
-  {
-    auto lease = m.lease(t, side.handle()).value();
-    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 88, 50 * kMillisecond, lease.stream()),
-              0);
-  }
-  EXPECT_EQ(m.read_mut(t).value()->payload, tensor(88));
-}
-
-TYPED_TEST(GpuLeases, HostAccessNeverWaitsForAKernelOnAnotherSlot) {
-  LIMEN_REQUIRE_GPU();
-  TypeParam m(gpu_config());
-  SideStream side;
-  const MessageToken a = m.store(message(1)).value();
-  const MessageToken b = m.store(message(2)).value();
-  {
-    auto lease = m.lease(b, side.handle()).value();
-    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 9, 300 * kMillisecond, lease.stream()),
-              0);
-  }
-  const auto start = Clock::now();
-  EXPECT_EQ(m.read(a).value()->payload, tensor(1));
-  { m.read_mut(a).value()->payload.data[0] = 3; }
-  const MessageToken c = m.store(message(3)).value();
-  EXPECT_EQ(m.read(c).value()->payload, tensor(3));
-  EXPECT_LT(Clock::now() - start, 100ms) << "host access to a and c waited for b's kernel";
-  EXPECT_EQ(m.read(b).value()->payload, tensor(9));
-}
-
-TYPED_TEST(GpuLeases, StreamOrderedFreeDoesNotHandTheSlotOutEarly) {
-  LIMEN_REQUIRE_GPU();
-  ManagerConfig c = gpu_config(1);
-  c.wait_for_pending_frees = false;
-  TypeParam m(c);
-  SideStream side;
-  const MessageToken t = m.store(message(1)).value();
-  {
-    auto lease = m.lease(t, side.handle()).value();
-    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 5, 300 * kMillisecond, lease.stream()),
-              0);
-  }
-  const auto start = Clock::now();
-  ASSERT_TRUE(m.free(t).has_value());
-  EXPECT_LT(Clock::now() - start, 100ms) << "free must not wait for the kernel";
-  // Polling the kernel's event (NotReady) must not leave an error behind for the caller.
-  EXPECT_EQ(m.available(), 0U);
-  EXPECT_EQ(cudaGetLastError(), cudaSuccess) << "cudaErrorNotReady leaked to the caller";
-  LIMEN_EXPECT_ERROR(m.store(message(2)), MemoryError::NoFreeSlots);
-  EXPECT_EQ(cudaGetLastError(), cudaSuccess);
-  ASSERT_EQ(cudaStreamSynchronize(side.handle().native()), cudaSuccess);
-  EXPECT_EQ(m.available(), 1U) << "a pending slot whose work completed must be available";
-  const MessageToken again = m.store(message(3)).value();
-  EXPECT_EQ(again.index(), t.index());
-  EXPECT_EQ(m.read(again).value()->payload, tensor(3));
-}
-
-TYPED_TEST(GpuLeases, StoreWaitsForTheKernelWhenAllowed) {
-  LIMEN_REQUIRE_GPU();
-  TypeParam m(gpu_config(1));  // wait_for_pending_frees defaults to true
-  SideStream side;
-  const MessageToken t = m.store(message(1)).value();
-  {
-    auto lease = m.lease(t, side.handle()).value();
-    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 5, 200 * kMillisecond, lease.stream()),
-              0);
-  }
-  const auto start = Clock::now();
-  ASSERT_TRUE(m.free(t).has_value());
-  const MessageToken again = m.store(message(3)).value();
-  EXPECT_GT(Clock::now() - start, 100ms);
-  EXPECT_EQ(again.index(), t.index());
-  EXPECT_EQ(m.read(again).value()->payload, tensor(3));  // the kernel's late write came before
-  // The next launch's error check sees only its own launch (nothing left behind by limen).
-  ASSERT_EQ(kernels::spin(1000, side.handle()), 0);
-}
-
-TYPED_TEST(GpuLeases, DestructionWaitsForKernelsOnOtherStreams) {
-  LIMEN_REQUIRE_GPU();
-  SideStream side;
-  auto m = std::make_unique<TypeParam>(gpu_config(2));
-  const MessageToken t = m->store(message(1)).value();
-  {
-    auto lease = m->lease(t, side.handle()).value();
-    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 5, 200 * kMillisecond, lease.stream()),
-              0);
-  }
-  ASSERT_TRUE(m->free(t).has_value());  // pending
-  const auto start = Clock::now();
-  m.reset();  // must not release memory the kernel still writes
-  EXPECT_GT(Clock::now() - start, 100ms) << "the manager was destroyed under a running kernel";
-  EXPECT_EQ(cudaStreamSynchronize(side.handle().native()), cudaSuccess);
-}
 
 TYPED_TEST(GpuLeases, LeasesOnACapturingStreamAreRefused) {
   LIMEN_REQUIRE_GPU();
@@ -293,110 +184,7 @@ TYPED_TEST(GpuLeases, ALeaseEndedDuringCaptureOrdersAfterTheGraph) {
   (void)cudaGraphDestroy(graph);
 }
 
-// --- Batches on a GPU ------------------------------------------------------------------
-
-std::uint64_t expected_sum(const std::vector<Message<TestTensor>>& messages) {
-  std::uint64_t sum = 0;
-  for (const auto& m : messages) {
-    for (auto v : m.payload.data) sum += v;
-  }
-  return sum;
-}
-
-/// Device memory of the test's own, for kernel inputs and outputs.
-template <class T>
-class DeviceArray {
- public:
-  explicit DeviceArray(std::size_t n) { EXPECT_EQ(cudaMalloc(&p_, n * sizeof(T)), cudaSuccess); }
-  ~DeviceArray() { (void)cudaFree(p_); }
-  DeviceArray(const DeviceArray&) = delete;
-  DeviceArray& operator=(const DeviceArray&) = delete;
-  T* get() const { return static_cast<T*>(p_); }
-  T read_back(StreamHandle s, std::size_t i = 0) const {
-    T value{};
-    EXPECT_EQ(cudaMemcpyAsync(&value, get() + i, sizeof(T), cudaMemcpyDeviceToHost, s.native()),
-              cudaSuccess);
-    EXPECT_EQ(cudaStreamSynchronize(s.native()), cudaSuccess);
-    return value;
-  }
-
- private:
-  void* p_ = nullptr;
-};
-
-template <class M>
-class GpuBatches : public ::testing::Test {};
-using BatchManagers = ::testing::Types<DeviceManager<TestTensor>, PinnedManager<TestTensor>,
-                                       SharedManager<TestTensor>>;
-TYPED_TEST_SUITE(GpuBatches, BatchManagers);
-
-TYPED_TEST(GpuBatches, ABatchStagedForAKernelOnASecondStream) {
-  LIMEN_REQUIRE_GPU();
-  TypeParam m(gpu_config(256));
-  SideStream side;
-  std::vector<Message<TestTensor>> messages;
-  for (std::uint32_t i = 0; i < 200; ++i) messages.push_back(message(i * 3 + 1));
-  const auto tokens = m.store_batch(messages, side.handle()).value();
-  std::vector<std::uint32_t> indices;
-  for (MessageToken t : tokens) indices.push_back(t.index());
-  DeviceArray<std::uint32_t> device_indices(indices.size());
-  ASSERT_EQ(cudaMemcpyAsync(device_indices.get(), indices.data(), indices.size() * 4,
-                            cudaMemcpyHostToDevice, side.handle().native()),
-            cudaSuccess);
-  DeviceArray<std::uint64_t> sum(1);
-  // Same stream: the kernel sees the batch without any synchronization.
-  ASSERT_EQ(kernels::checksum_slots(m.device_view(), device_indices.get(), indices.size(),
-                                    sum.get(), side.handle()),
-            0);
-  EXPECT_EQ(sum.read_back(side.handle()), expected_sum(messages));
-  EXPECT_EQ(m.read(tokens[199]).value()->payload, tensor(199 * 3 + 1));
-}
-
-TYPED_TEST(GpuBatches, GatherFeedsAKernelAndScatterWritesBack) {
-  LIMEN_REQUIRE_GPU();
-  TypeParam m(gpu_config(64));
-  SideStream side;
-  std::vector<Message<TestTensor>> messages;
-  std::vector<MessageToken> tokens;
-  for (std::uint32_t i = 0; i < 40; ++i) {
-    messages.push_back(message(i + 7));
-    tokens.push_back(m.store(messages.back()).value());
-  }
-  DeviceArray<TestTensor> gathered(tokens.size());
-  ASSERT_TRUE(m.gather(tokens, gathered.get(), side.handle()).has_value());
-  DeviceArray<std::uint64_t> sum(1);
-  ASSERT_EQ(kernels::checksum_items(gathered.get(), tokens.size(), sum.get(), side.handle()), 0);
-  EXPECT_EQ(sum.read_back(side.handle()), expected_sum(messages));
-  // Back the other way: new payloads from device memory into the slots.
-  for (std::size_t i = 0; i < tokens.size(); ++i) {
-    ASSERT_EQ(kernels::fill_through_pointer(gathered.get() + i, static_cast<std::uint32_t>(500 + i),
-                                            side.handle()),
-              0);
-  }
-  ASSERT_TRUE(m.scatter(gathered.get(), tokens, side.handle()).has_value());
-  for (std::size_t i = 0; i < tokens.size(); ++i) {  // each read waits for the scatter
-    EXPECT_EQ(m.read(tokens[i]).value()->payload, tensor(static_cast<std::uint32_t>(500 + i)));
-  }
-}
-
-// --- Streams, waiting, allocation -----------------------------------------------
-
-TEST(Gpu, ABorrowedLegacyStreamIsNeverUsedForCopies) {
-  LIMEN_REQUIRE_GPU();
-  ManagerConfig c = gpu_config();
-  c.stream = StreamHandle{};  // the legacy default stream: it waits for every blocking stream
-  DeviceManager<TestTensor> m(c);
-  const MessageToken t = m.store(message(1)).value();
-  cudaStream_t blocking = nullptr;
-  ASSERT_EQ(cudaStreamCreate(&blocking), cudaSuccess);
-  ASSERT_EQ(kernels::spin(300 * kMillisecond, StreamHandle{blocking}), 0);
-  const auto start = Clock::now();
-  EXPECT_EQ(m.read(t).value()->payload, tensor(1));
-  (void)m.store(message(2)).value();
-  EXPECT_LT(Clock::now() - start, 100ms) << "guard copies ran on the legacy default stream";
-  (void)cudaStreamSynchronize(blocking);
-  (void)cudaStreamDestroy(blocking);
-}
+// --- Waiting ---------------------------------------------------------------------
 
 /// CPU time the calling thread spends reading a slot whose 300 ms kernel is running.
 double cpu_seconds_waiting(HostWait wait) {

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: Apache-2.0
 // limen-info: what this machine gives limen. Prints runtime_info() (CUDA
-// compiled in, versions, devices, why the CPU fallback is active), whether
+// compiled in, versions, devices, why the CPU device is in use), whether
 // NVTX annotations are compiled in and a tool is attached, and a short
 // store/read/free smoke test per memory class with its stats.
 //
@@ -18,7 +18,7 @@ namespace {
 
 struct Smoke {
   std::string memory_class;
-  std::string backend;  // "host", "gpu" or "cpu-fallback"
+  std::string backend;  // "host", "gpu" or "cpu-device"
   bool ok = false;
   std::string error;
   limen::ManagerStats stats;
@@ -42,7 +42,7 @@ Smoke smoke(limen::MemoryClass memory_class) {
   }
   auto& m = *made;
   out.backend = memory_class.kind() == limen::MemoryKind::Host ? "host"
-                : m.emulated()                                 ? "cpu-fallback"
+                : m.emulated()                                 ? "cpu-device"
                                                                : "gpu";
   try {
     std::vector<limen::MessageToken> tokens;
@@ -98,6 +98,12 @@ void print_json(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) 
   }
   std::printf("],\"fallback_active\":%s,\"fallback_reason\":%s,",
               info.fallback_active ? "true" : "false", json_string(info.fallback_reason).c_str());
+  const limen::cpu_device::Settings cpu = limen::cpu_device::settings();
+  std::printf("\"cpu_device\":{\"active\":%s,\"schedule\":\"%s\",\"seed\":%llu,"
+              "\"max_delay_us\":%u,\"devices\":%u},",
+              info.fallback_active ? "true" : "false",
+              cpu.schedule == limen::cpu_device::Schedule::Deferred ? "deferred" : "immediate",
+              static_cast<unsigned long long>(cpu.seed), cpu.max_delay_us, cpu.devices);
   std::printf("\"nvtx_compiled\":%s,\"nvtx_tool_attached\":%s,\"smoke\":[",
               info.nvtx_compiled ? "true" : "false", info.nvtx_tool_attached ? "true" : "false");
   for (std::size_t i = 0; i < runs.size(); ++i) {
@@ -131,8 +137,9 @@ void print_text(const limen::RuntimeInfo& info, const std::vector<Smoke>& runs) 
                 static_cast<double>(d.total_memory) / (1024.0 * 1024.0 * 1024.0),
                 d.managed_memory ? "yes" : "no", d.memory_pools ? "yes" : "no");
   }
-  std::printf("CPU fallback     : %s%s%s\n", info.fallback_active ? "active" : "off",
+  std::printf("CPU device       : %s%s%s\n", info.fallback_active ? "active" : "off",
               info.fallback_active ? " - " : "", info.fallback_reason.c_str());
+  if (info.fallback_active) std::printf("                   %s\n", limen::cpu_device::describe().c_str());
   std::printf("NVTX             : %s, tool %s\n",
               info.nvtx_compiled ? "compiled in" : "compiled out",
               info.nvtx_tool_attached ? "attached" : "not attached");

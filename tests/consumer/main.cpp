@@ -18,7 +18,7 @@ int main() {
     const bool same = m.read(t).value()->payload.values[3] == 4.0F;
     ok = ok && same && m.free(t).has_value();
     std::printf("%-12s %s%s\n", c.to_string().c_str(), same ? "ok" : "FAILED",
-                m.emulated() ? " (CPU fallback)" : "");
+                m.emulated() ? " (CPU device)" : "");
   }
   std::printf("limen %d.%d.%d, CUDA runtime %s: %s\n", LIMEN_VERSION_MAJOR, LIMEN_VERSION_MINOR,
               LIMEN_VERSION_PATCH, LIMEN_HAVE_CUDA ? "linked" : "not linked", ok ? "OK" : "FAILED");
