@@ -21,6 +21,7 @@
 #include <fuzzer/FuzzedDataProvider.h>
 
 #include <array>
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -480,12 +481,19 @@ class Driver {
       const bool waiting = use_waiting_call(expected);
       if (!m_has_core_) expected = MemoryError::BadToken;
       if (!expected && s != nullptr && model_.lost) expected = MemoryError::DeviceError;
-      auto r = waiting ? m_->lease(t) : m_->try_lease(t, m_->stream());
-      check_error(r, expected, "lease");
-      if (!r) return;
-      s->fresh = false;
-      s->writer = true;
-      held_.push_back({t.index(), s->value, std::optional<Lease>(std::move(*r))});
+      with_faults([&] { return waiting ? m_->lease(t) : m_->try_lease(t, m_->stream()); },
+                  [&](Result<Lease>& r, Consumed& c) {
+                    // A managed slot is prefetched to the device on the lease's stream.
+                    if (!expected && traits_.kind == MemoryKind::Shared &&
+                        fails_here(c, FaultKind::Copy)) {
+                      expected = MemoryError::DeviceError;
+                    }
+                    check_error(r, expected, "lease");
+                    if (!r) return;
+                    s->fresh = false;
+                    s->writer = true;
+                    held_.push_back({t.index(), s->value, std::optional<Lease>(std::move(*r))});
+                  });
     } else {
       store();
     }
@@ -498,9 +506,17 @@ class Driver {
         h.written = in_.ConsumeIntegral<std::uint64_t>();
         Payload* target = (*lease)->device_ptr();
         const Payload value = pattern(h.written);
-        const auto queued = cpu_device::launch_host_task(
-            (*lease)->stream(), [target, value] { *cpu_device::host_alias(target) = value; });
+        auto ran = std::make_shared<std::atomic<bool>>(false);
+        const auto queued = cpu_device::launch_host_task((*lease)->stream(), [target, value, ran] {
+          *cpu_device::host_alias(target) = value;
+          ran->store(true);
+          ran->notify_all();
+        });
         LIMEN_FUZZ_CHECK(queued.has_value() || model_.lost, "a host task was refused");
+        // The model's device work finishes at once unless held: so must the task.
+        // (Waited for by hand: a device call here could take an injected fault.)
+        if (model_.holding) model_.stream_held = true;
+        if (queued && !model_.stream_held) ran->wait(false);
         return;
       }
     }
@@ -618,9 +634,16 @@ class Driver {
     }
     auto& lease = std::get<std::optional<Lease>>(h.guard);
     if (!lease || !*lease) return;
-    // A failed record falls back to waiting for the whole stream: never while
-    // held work is on it, or the harness would wait forever.
-    if (fault_injection::pending_faults(FaultKind::EventRecord) > 0) release_events();
+    // A failed record falls back to waiting for the whole stream (through a
+    // spare event recorded there): never while work on it is held, or held
+    // from now on, or the harness would wait for itself forever.
+    if (fault_injection::pending_faults(FaultKind::EventRecord) > 0) {
+      if (model_.holding) {
+        model_.holding = false;
+        fault_injection::hold_events(false);
+      }
+      release_events();
+    }
     with_faults([&] { return lease->reset(), 0; }, [&](int, Consumed& c) { end_lease(h, s, c); });
   }
 
@@ -642,7 +665,8 @@ class Driver {
     }
     s.lease_work = true;
     s.own_work = false;
-    s.work_held = model_.holding;
+    if (model_.holding) model_.stream_held = true;
+    s.work_held = model_.stream_held;  // held, or queued behind held work
   }
 
   void release_reader(SlotModel& s) {
@@ -680,6 +704,12 @@ class Driver {
     } else if (!r.has_value()) {
       std::fprintf(stderr, "%s: expected success, got %s\n", what,
                    std::string(to_string(r.error())).c_str());
+      if constexpr (requires { m_->last_device_error(); }) {
+        if (auto e = m_->last_device_error()) {
+          std::fprintf(stderr, "  last device error: %s %s (%d) at %s\n", e->call.c_str(),
+                       e->name.c_str(), e->code, e->where.c_str());
+        }
+      }
       finding("unexpected error");
     }
   }

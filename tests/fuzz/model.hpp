@@ -108,6 +108,7 @@ class Model {
   /// Every held event completes.
   void release_events() {
     for (auto& s : slots_) s.work_held = false;
+    stream_held = false;
   }
 
   std::uint64_t stores = 0;
@@ -115,6 +116,9 @@ class Model {
   std::uint64_t failed_stores = 0;
   std::uint64_t peak = 0;
   bool holding = false;  ///< events recorded now stay incomplete until released
+  /// Work held on the manager's stream is not released yet: everything queued
+  /// there after it waits too (a stream runs its work in order).
+  bool stream_held = false;
   bool lost = false;     ///< a sticky error made the device unusable
 
  private:
