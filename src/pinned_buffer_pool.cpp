@@ -14,6 +14,7 @@
 #include <map>
 #include <mutex>
 #include <new>
+#include <string>
 #include <vector>
 
 namespace limen::detail {
@@ -21,6 +22,12 @@ namespace limen::detail {
 /** @brief The pool's state: everything under one lock, driver calls only to grow. */
 class PinnedPoolImpl {
  public:
+  static constexpr std::size_t kPage = 4096;
+  /// The largest chunk_bytes (its power of two must fit a size_t).
+  static constexpr std::size_t kMaxChunk = std::size_t{1} << (sizeof(std::size_t) * 8 - 1);
+  /// The largest buffer: it must round up to a whole page.
+  static constexpr std::size_t kMaxBuffer = ~std::size_t{0} - (kPage - 1);
+
   PinnedPoolImpl(const PoolConfig& config, std::unique_ptr<PoolMemory> memory)
       : chunk_bytes_(std::bit_ceil(std::max<std::size_t>(config.chunk_bytes, kPage))),
         max_bytes_(config.max_bytes),
@@ -43,6 +50,7 @@ class PinnedPoolImpl {
   PinnedPoolImpl& operator=(const PinnedPoolImpl&) = delete;
 
   Result<PinnedBlock> allocate(std::size_t bytes) {
+    if (bytes > kMaxBuffer) return MemoryError::Unsupported;  // no page count can hold it
     std::lock_guard lock(mutex_);
     const std::uint32_t cls = class_of(bytes);
     auto block = cls == kLarge ? take_large(round_up(bytes, kPage)) : take_small(cls);
@@ -113,7 +121,6 @@ class PinnedPoolImpl {
   }
 
  private:
-  static constexpr std::size_t kPage = 4096;
   static constexpr std::uint32_t kMinShift = 6;  // 64-byte buffers at the smallest
   static constexpr std::uint32_t kLarge = 0xFFFF;
 
@@ -191,9 +198,9 @@ class PinnedPoolImpl {
 
   /// A new chunk of @p bytes for class @p cls (carved into its free list): its id.
   Result<std::uint32_t> add_chunk(std::size_t bytes, std::uint32_t cls) {
-    if (max_bytes_ != 0 && stats_.bytes_reserved + bytes > max_bytes_) {
+    if (over_limit(bytes)) {
       trim_locked();  // unused chunks of other classes make room
-      if (stats_.bytes_reserved + bytes > max_bytes_) return MemoryError::NoFreeSlots;
+      if (over_limit(bytes)) return MemoryError::NoFreeSlots;
     }
     auto range = nvtx_.range(nvtx::Op::ChunkAlloc);
     auto memory = memory_->allocate(bytes);
@@ -209,6 +216,12 @@ class PinnedPoolImpl {
     ++stats_.chunks;
     if (cls != kLarge) carve(id);
     return id;
+  }
+
+  /// Whether a chunk of @p bytes more would pass max_bytes (never overflowing).
+  [[nodiscard]] bool over_limit(std::size_t bytes) const noexcept {
+    return max_bytes_ != 0 &&
+           (bytes > max_bytes_ || stats_.bytes_reserved > max_bytes_ - bytes);
   }
 
   std::uint32_t chunk_slot() {
@@ -306,6 +319,11 @@ void PinnedBuffer::reset(StreamHandle stream) noexcept {
 }
 
 PinnedBufferPool::PinnedBufferPool(PoolConfig config) {
+  if (config.chunk_bytes > detail::PinnedPoolImpl::kMaxChunk) {
+    throw MemoryErrorException(MemoryError::Unsupported,
+                               "PoolConfig::chunk_bytes " + std::to_string(config.chunk_bytes) +
+                                   " is above 2^63");
+  }
   auto made = detail::make_pool_memory(config);
   if (!made.memory) throw MemoryErrorException(made.error, made.why);
   try {

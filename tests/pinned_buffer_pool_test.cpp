@@ -104,6 +104,39 @@ TEST_F(Pool, TheByteLimitIsAClearErrorAndTrimGivesChunksBack) {
   EXPECT_EQ(pool.stats().bytes_reserved, 0U);
 }
 
+// Sizes near SIZE_MAX must never wrap: no page count holds them (Unsupported),
+// a byte limit refuses them (NoFreeSlots), and nothing is handed out.
+TEST_F(Pool, ImpossibleSizesAreClearErrorsNeverWrappedBuffers) {
+  PinnedBufferPool pool(small_chunks());
+  constexpr std::size_t kMax = ~std::size_t{0};
+  for (std::size_t bytes : {kMax, kMax - 1, kMax - 4094, kMax - 4095 + 1}) {
+    auto refused = pool.allocate(bytes);
+    ASSERT_FALSE(refused.has_value()) << bytes;
+    EXPECT_EQ(refused.error(), MemoryError::Unsupported) << bytes;
+  }
+  EXPECT_EQ(pool.stats().chunks, 0U);
+  EXPECT_THROW((void)pool.resource()->allocate(kMax), std::bad_alloc);
+  EXPECT_THROW((void)pool.resource()->allocate(kMax - 4094), std::bad_alloc);
+  PinnedBufferPool limited(small_chunks(/*max_bytes=*/1 << 20));
+  for (std::size_t bytes : {kMax - 4095, kMax / 2, std::size_t{2} << 20}) {
+    auto refused = limited.allocate(bytes);
+    ASSERT_FALSE(refused.has_value()) << bytes;
+    EXPECT_EQ(refused.error(), MemoryError::NoFreeSlots) << bytes;
+  }
+  EXPECT_EQ(limited.stats().bytes_reserved, 0U);
+  EXPECT_TRUE(limited.allocate(1000).has_value());  // and the pool still works
+}
+
+TEST_F(Pool, AHugeChunkSizeIsAClearErrorAtConstruction) {
+  PoolConfig c = small_chunks();
+  c.chunk_bytes = (std::size_t{1} << 63) + 1;
+  auto refused = PinnedBufferPool::create(c);
+  ASSERT_FALSE(refused.has_value());
+  EXPECT_EQ(refused.error(), MemoryError::Unsupported);
+  c.chunk_bytes = ~std::size_t{0};
+  EXPECT_THROW(PinnedBufferPool{c}, MemoryErrorException);
+}
+
 TEST_F(Pool, PmrContainersLiveInPinnedMemory) {
   PinnedBufferPool pool(small_chunks());
   {

@@ -12,6 +12,7 @@
 #include <limen/pinned_manager.hpp>
 #include <limen/shared_manager.hpp>
 
+#include <concepts>
 #include <memory>
 #include <optional>
 #include <span>
@@ -58,7 +59,10 @@ class AnyManager {
   /**
    * @brief Stores every message of @p messages or none: the class managers'
    * store_batch() (one upload and one scatter for device memory) on @p stream;
-   * host managers store them one by one and take them back on failure.
+   * host managers copy them one by one and take them back on any failure (a
+   * throwing copy too, whose exception then propagates). A failed batch
+   * counts as one failed store. Unsupported for a move-only payload (a batch
+   * copies its messages); the rest of AnyManager works with one.
    */
   Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
                                                 StreamHandle stream) {
@@ -138,27 +142,14 @@ class AnyManager {
     Result<MessageToken> store(Message<P>&& msg) override { return m.store(std::move(msg)); }
     Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
                                                   const StreamHandle* stream) override {
-      if constexpr (requires { m.store_batch(messages, *stream); }) {
+      if constexpr (!std::copy_constructible<P>) {
+        (void)messages, (void)stream;  // a batch copies its messages: not for move-only payloads
+        return MemoryError::Unsupported;
+      } else if constexpr (requires { m.store_batch(messages, *stream); }) {
         return stream != nullptr ? m.store_batch(messages, *stream) : m.store_batch(messages);
       } else {
-        return store_each(messages);
+        return m.store_batch(messages);  // host managers: no stream
       }
-    }
-    /// Host managers: one store per message; on a failure the stored ones are freed
-    /// (only another thread taking slots meanwhile can make a store fail here).
-    Result<std::vector<MessageToken>> store_each(std::span<const Message<P>> messages) {
-      if (m.available() < messages.size()) return MemoryError::NoFreeSlots;
-      std::vector<MessageToken> tokens;
-      tokens.reserve(messages.size());
-      for (const Message<P>& message : messages) {
-        auto token = m.store(message);
-        if (!token) {
-          for (MessageToken t : tokens) (void)m.free(t);
-          return token.error();
-        }
-        tokens.push_back(*token);
-      }
-      return tokens;
     }
     Result<ReadGuard> read(MessageToken t) const override { return m.read(t); }
     Result<WriteGuard> read_mut(MessageToken t) override { return m.read_mut(t); }

@@ -14,7 +14,7 @@ namespace limen {
  *
  * Host managers never copy between host and device, so the byte and
  * synchronization counters stay 0 there; the pinned, device and shared
- * backends fill them (the CPU fallback counts its emulated copies too).
+ * backends fill them (on the CPU device too).
  */
 struct ManagerStats {
   std::uint64_t stores = 0;         ///< successful stores
@@ -26,6 +26,10 @@ struct ManagerStats {
   std::uint64_t bytes_host_to_device = 0;  ///< payload bytes copied host -> device
   std::uint64_t bytes_device_to_host = 0;  ///< payload bytes copied device -> host
   std::uint64_t synchronizations = 0;      ///< stream/prefetch synchronizations waited on
+  /// Slots set aside for good: a device batch wrote them but its work could be
+  /// neither marked by an event nor waited for, so they are never handed out
+  /// or reused (pinned, device and shared managers; 0 elsewhere).
+  std::uint64_t quarantined = 0;
 
   /** @brief Every counter equal. */
   friend bool operator==(const ManagerStats&, const ManagerStats&) = default;

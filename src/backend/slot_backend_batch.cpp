@@ -72,9 +72,15 @@ Result<void> SlotBackend::copy_each(std::span<const std::uint32_t> slots, std::b
   for (std::size_t i = 0; i < slots.size(); ++i) {
     std::byte* slot = device_payload(slots[i]);
     std::byte* item = flat + i * bytes;
-    LIMEN_DEVICE_TRY("cudaMemcpyAsync",
-                     api_.memcpy_async(to_slots ? slot : item, to_slots ? item : slot, bytes,
-                                       device::CopyKind::Default, stream.native()));
+    const device::Status copied =
+        api_.memcpy_async(to_slots ? slot : item, to_slots ? item : slot, bytes,
+                          device::CopyKind::Default, stream.native());
+    if (copied == device::status::success) continue;
+    failed(copied, "cudaMemcpyAsync", __FILE__, __LINE__);
+    // The copies queued before this one still run: wait for them, or the
+    // slots (or the caller's array) are in an unknown state.
+    if (i > 0 && !wait_stream(stream.native())) return MemoryError::Poisoned;
+    return MemoryError::DeviceError;
   }
   return {};
 }

@@ -4,6 +4,7 @@
 
 #include "handle_table.hpp"
 
+#include <algorithm>
 #include <array>
 #include <chrono>
 #include <thread>
@@ -470,8 +471,12 @@ void release_held() noexcept {
     release_epoch.fetch_add(1, std::memory_order_acq_rel);
   }
   release_epoch.notify_all();
-  // Like a kernel that has finished: once this returns, the held work is done.
-  for (const auto& [index, seq] : ends) block_until(stream_at(index), seq);
+  // Like a kernel that has finished: once this returns, the held work is done,
+  // and so is everything queued behind it on the same streams.
+  for (const auto& [index, seq] : ends) {
+    StreamCore& s = stream_at(index);
+    block_until(s, std::max(seq, s.submitted.load(std::memory_order_acquire)));
+  }
 }
 
 // --- Counters ----------------------------------------------------------------------------------

@@ -139,8 +139,25 @@ class Driver {
  private:
   // --- Decoding ------------------------------------------------------------------
 
+  /// LIMEN_FUZZ_TRACE=1 prints each step (to replay a finding by hand).
+  static bool tracing() {
+    static const bool on = std::getenv("LIMEN_FUZZ_TRACE") != nullptr;
+    return on;
+  }
+
   void step() {
-    switch (in_.ConsumeIntegralInRange<int>(0, 17)) {
+    const int op = in_.ConsumeIntegralInRange<int>(0, 17);
+    if (tracing()) {
+      static const char* const names[] = {"store", "store", "read", "read_mut", "peek_header",
+                                          "free", "retain", "release", "drop_some", "move_guard",
+                                          "lease", "write_through_lease", "hold_or_release",
+                                          "inject", "check_counters", "move_manager", "free",
+                                          "store"};
+      std::fprintf(stderr, "[fuzz] step %d: %s (free %zu, pending %zu, holding %d, held %d)\n",
+                   steps_, names[op], model_.free_slots(), model_.pending(), model_.holding,
+                   model_.stream_held);
+    }
+    switch (op) {
       case 0:
       case 1: return store();
       case 2: return read();
@@ -506,18 +523,26 @@ class Driver {
         h.written = in_.ConsumeIntegral<std::uint64_t>();
         Payload* target = (*lease)->device_ptr();
         const Payload value = pattern(h.written);
-        auto ran = std::make_shared<std::atomic<bool>>(false);
-        const auto queued = cpu_device::launch_host_task((*lease)->stream(), [target, value, ran] {
-          *cpu_device::host_alias(target) = value;
-          ran->store(true);
-          ran->notify_all();
-        });
+        const auto queued = cpu_device::launch_host_task(
+            (*lease)->stream(), [target, value] { *cpu_device::host_alias(target) = value; });
         LIMEN_FUZZ_CHECK(queued.has_value() || model_.lost, "a host task was refused");
         // The model's device work finishes at once unless held: so must the task.
-        // (Waited for by hand: a device call here could take an injected fault.)
         if (model_.holding) model_.stream_held = true;
-        if (queued && !model_.stream_held) ran->wait(false);
+        if (queued && !model_.stream_held) synchronize_without_faults((*lease)->stream());
         return;
+      }
+    }
+  }
+
+  /// Waits for @p stream with the pending faults set aside: the model's calls
+  /// are the manager's, and this wait is the harness's own.
+  void synchronize_without_faults(StreamHandle stream) {
+    const auto pending = fault_counts();
+    fault_injection::clear_faults();
+    (void)cpu_device::synchronize(stream);
+    for (std::size_t k = 0; k < kKinds; ++k) {
+      if (pending[k] != 0) {
+        fault_injection::inject_faults(static_cast<FaultKind>(k), pending[k], model_faults_[k]);
       }
     }
   }
@@ -553,6 +578,10 @@ class Driver {
                   if (classy()) model_recycle(c);
                 });
     const std::size_t expected = m_has_core_ ? model_.free_slots() : 0;
+    if (available != expected) {
+      std::fprintf(stderr, "available() is %zu, the model says %zu (%zu pending)\n", available,
+                   expected, model_.pending());
+    }
     LIMEN_FUZZ_CHECK(available == expected, "available() differs");
     ManagerStats stats;
     with_faults([&] { return stats = m_->stats(), 0; },

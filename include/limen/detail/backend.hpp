@@ -137,7 +137,9 @@ class Backend {
    * memory gets one packed upload and one scatter on @p stream, after which
    * the slots have work in flight until the batch completes; host-visible
    * memory (pinned, managed) is written by the host. On error the slots'
-   * contents are unspecified: the caller abandons them.
+   * contents are unspecified: the caller abandons them, unless the error is
+   * Poisoned: the upload was queued but could be neither marked nor waited
+   * for, so it may still write them (the caller never reuses them).
    */
   virtual Result<void> upload_batch(std::span<const std::uint32_t> slots, const std::byte* messages,
                                     std::size_t message_stride, StreamHandle stream) = 0;
@@ -148,7 +150,11 @@ class Backend {
    */
   virtual Result<void> gather(std::span<const std::uint32_t> slots, std::byte* out,
                               StreamHandle stream) = 0;
-  /** @brief The reverse of gather(): @p in's items into @p slots' payloads, on @p stream. */
+  /**
+   * @brief The reverse of gather(): @p in's items into @p slots' payloads, on @p stream.
+   * gather() and scatter() return Poisoned when their work was queued but
+   * could be neither marked nor waited for (the slots' contents are unknown).
+   */
   virtual Result<void> scatter(const std::byte* in, std::span<const std::uint32_t> slots,
                                StreamHandle stream) = 0;
 

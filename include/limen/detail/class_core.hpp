@@ -14,6 +14,7 @@
 #include <limen/guard.hpp>
 #include <limen/message.hpp>
 
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -194,6 +195,7 @@ class ClassCore {
   /** @brief Stores every message of @p messages or none (ClassManager::store_batch). */
   Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
                                                 StreamHandle stream, std::uint32_t home) {
+    if (messages.empty()) return std::vector<MessageToken>{};  // nothing queued, nothing made
     auto range = nvtx().range(nvtx::Op::Batch);
     auto stored = store_all(messages, stream, home);
     if (!stored) {
@@ -223,7 +225,9 @@ class ClassCore {
   /** @brief Reusable slots; pending slots whose work has completed count as reusable. */
   [[nodiscard]] std::size_t available() const noexcept {
     recycle_completed(this_thread_seed());
-    return table_.available();
+    const std::size_t free = table_.available();
+    const auto set_aside = static_cast<std::size_t>(quarantined_.load(std::memory_order_relaxed));
+    return free > set_aside ? free - set_aside : 0;
   }
   [[nodiscard]] std::size_t capacity() const noexcept { return table_.capacity(); }
   [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
@@ -231,6 +235,7 @@ class ClassCore {
     recycle_completed(this_thread_seed());
     ManagerStats out = table_.stats();
     backend_->add_traffic(out);
+    out.quarantined = quarantined_.load(std::memory_order_relaxed);
     return out;
   }
   [[nodiscard]] const Backend& backend() const noexcept { return *backend_; }
@@ -300,8 +305,14 @@ class ClassCore {
     const auto* first = reinterpret_cast<const std::byte*>(messages.data());
     if (auto uploaded = backend_->upload_batch(slots, first, sizeof(Message<P>), stream);
         !uploaded) {
-      give_back();
-      return uploaded.error();
+      if (uploaded.error() != MemoryError::Poisoned) {
+        give_back();
+        return uploaded.error();
+      }
+      // Queued, but neither marked nor waited for: the upload may still write
+      // these slots at any time. They are never handed out, nor ever reused.
+      quarantined_.fetch_add(slots.size(), std::memory_order_relaxed);
+      return MemoryError::DeviceError;
     }
     for (MessageToken token : tokens) {
       nvtx().register_region(backend_->device_payload(token.index()), sizeof(P));
@@ -325,6 +336,7 @@ class ClassCore {
    */
   template <class Work>
   Result<void> on_slots(std::span<const MessageToken> tokens, Work work) {
+    if (tokens.empty()) return {};  // nothing queued, no event recorded
     auto range = nvtx().range(nvtx::Op::Batch);
     if (backend_->lost()) return fail(MemoryError::DeviceError);
     std::vector<std::uint32_t> slots;
@@ -340,8 +352,11 @@ class ClassCore {
       slots.push_back(token.index());
     }
     auto done = work(std::span<const std::uint32_t>(slots));
-    unlock_all();
-    if (!done) return fail(done.error());
+    // Work queued but neither marked nor waited for may still touch the slots:
+    // like a lease that cannot be ordered, it leaves them poisoned.
+    const bool unordered = !done && done.error() == MemoryError::Poisoned;
+    for (std::uint32_t slot : slots) table_.unlock_exclusive(slot, unordered);
+    if (!done) return fail(MemoryError::DeviceError);
     return {};
   }
 
@@ -410,6 +425,7 @@ class ClassCore {
   HeapArray<MessageHeader> headers_;
   HeapArray<StreamHandle> lease_streams_;  ///< the stream of each slot's live lease
   mutable PendingRing pending_;
+  std::atomic<std::uint64_t> quarantined_{0};
   std::unique_ptr<Backend> backend_;
   MemoryClass class_;
   bool wait_for_pending_;

@@ -14,10 +14,14 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <concepts>
+#include <memory>
 #include <new>
+#include <span>
 #include <string_view>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace limen::detail {
 
@@ -96,6 +100,52 @@ class HostCore {
     if (nvtx_.active()) [[unlikely]]
       return store_annotated(std::forward<M>(message), home, sample_peak);
     return store_plain(std::forward<M>(message), home, sample_peak);
+  }
+
+  /**
+   * @brief Copies every message of @p messages into free slots and returns
+   * their tokens in order, or stores none: NoFreeSlots when fewer slots are
+   * free; a copy that throws takes the others back (and is counted) before
+   * the exception propagates. A failed batch counts as one failed store.
+   */
+  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
+                                                std::uint32_t home)
+    requires std::copy_constructible<P>
+  {
+    if (vacant_) return MemoryError::Unsupported;
+    std::vector<MessageToken> tokens;
+    if (messages.empty()) return tokens;
+    auto range = nvtx_.range(nvtx::Op::Batch);
+    tokens.reserve(messages.size());
+    std::size_t built = 0;
+    const auto give_back = [&] {
+      for (std::size_t i = 0; i < built; ++i) std::destroy_at(slots_[tokens[i].index()].get());
+      for (MessageToken t : tokens) table_.abandon(t.index(), home);
+      table_.count_failed_store(home);
+    };
+    for (std::size_t i = 0; i < messages.size(); ++i) {
+      auto token = table_.allocate(home, nullptr);
+      if (!token) {
+        give_back();
+        nvtx_.mark(MemoryError::NoFreeSlots);
+        return MemoryError::NoFreeSlots;
+      }
+      tokens.push_back(*token);
+    }
+    try {
+      for (; built < messages.size(); ++built) {
+        void* slot = slots_[tokens[built].index()].bytes;
+        (::new (slot) Message<P>(messages[built]))->header.memory_class = class_;
+      }
+    } catch (...) {
+      give_back();
+      throw;
+    }
+    for (MessageToken t : tokens) {
+      table_.publish(t, home, true);
+      nvtx_.register_region(slots_[t.index()].bytes, sizeof(Message<P>));
+    }
+    return tokens;
   }
 
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {

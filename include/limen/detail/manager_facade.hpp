@@ -11,12 +11,15 @@
 #include <limen/result.hpp>
 #include <limen/stats.hpp>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <new>
+#include <span>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace limen::detail {
 
@@ -79,6 +82,20 @@ class ManagerFacade {
       return MemoryError::Unsupported;
     return self().visit_core(
         [&](auto& core) { return core.store(message, self().home(), self().samples_peak()); });
+  }
+  /**
+   * @brief Stores every message of @p messages, or none, and returns their
+   * tokens in order. NoFreeSlots when fewer slots are free; if a payload's copy
+   * throws, the messages already copied are taken back before the exception
+   * propagates; a failed batch counts as one failed store; an empty batch does
+   * nothing. Needs a copyable payload.
+   */
+  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages)
+    requires std::copy_constructible<P>
+  {
+    if (!self().has_core()) [[unlikely]]
+      return MemoryError::Unsupported;
+    return self().visit_core([&](auto& core) { return core.store_batch(messages, self().home()); });
   }
   /** @brief Shared access to the message @p token names. */
   Result<ReadGuard> read(MessageToken token) const {
