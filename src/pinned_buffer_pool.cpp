@@ -63,23 +63,43 @@ class PinnedPoolImpl {
     return block;
   }
 
-  /** @brief Returns @p block now, or (with a stream) once the work queued there completes. */
+  /**
+   * @brief Returns @p block now, or (with a stream) once the work queued there
+   * completes. A release on a capturing stream, or one whose work can be
+   * neither marked nor waited for, quarantines the block (see the header).
+   * Driver waits happen outside the pool's lock.
+   */
   void release(const PinnedBlock& block, const StreamHandle* stream) noexcept {
     try {
-      std::lock_guard lock(mutex_);
-      if (stream == nullptr) return give_back(block);
-      if (auto event = memory_->record(*stream)) {
-        pending_.push_back({block, *event});
-        return;
+      if (stream == nullptr) {
+        std::lock_guard lock(mutex_);
+        return give_back(block);
       }
-      // Waiting for the whole stream is the safe substitute for the event. If
-      // even that fails the copy's state is unknown: the block is never reused.
-      if (memory_->synchronize(*stream) || memory_->health().lost()) give_back(block);
-    } catch (...) {  // out of memory tracking a pending block: it is not reused
+      const auto capturing = memory_->capturing(*stream);
+      if (capturing && !*capturing) {
+        std::lock_guard lock(mutex_);
+        if (auto event = memory_->record(*stream)) {
+          pending_.push_back({block, *event});
+          return;
+        }
+      }
+      // Captured work runs when the graph is launched, whenever that is: the
+      // block stays out of use for the pool's lifetime. Otherwise waiting for
+      // the whole stream is the safe substitute for the event; if even that
+      // fails, the copy's state is unknown until trim() syncs the device.
+      const bool captured = capturing && *capturing;
+      if (!captured && (memory_->synchronize(*stream) || memory_->health().lost())) {
+        std::lock_guard lock(mutex_);
+        return give_back(block);
+      }
+      std::lock_guard lock(mutex_);
+      quarantine(block, captured);
+    } catch (...) {  // out of memory tracking the block: it is simply never reused
     }
   }
 
   std::size_t trim() {
+    reclaim_quarantine();
     std::lock_guard lock(mutex_);
     return trim_locked();
   }
@@ -267,6 +287,33 @@ class PinnedPoolImpl {
     });
   }
 
+  /// Keeps @p block out of use (still live in its chunk, counted in quarantined_bytes).
+  void quarantine(const PinnedBlock& block, bool captured) {
+    (captured ? captured_ : unordered_).push_back(block);
+    stats_.quarantined_bytes += block_bytes(block);
+  }
+
+  /// Blocks whose release could not be ordered come back once the whole device
+  /// has been synchronized (all work that might use them has then finished).
+  void reclaim_quarantine() {
+    std::vector<PinnedBlock> waiting;
+    {
+      std::lock_guard lock(mutex_);
+      waiting.swap(unordered_);
+    }
+    if (waiting.empty()) return;
+    const bool synced = memory_->synchronize_device().has_value() || memory_->health().lost();
+    std::lock_guard lock(mutex_);
+    for (const PinnedBlock& b : waiting) {
+      if (synced) {
+        stats_.quarantined_bytes -= block_bytes(b);
+        give_back(b);
+      } else {
+        unordered_.push_back(b);
+      }
+    }
+  }
+
   std::size_t trim_locked() {
     collect_completed();
     std::size_t freed = 0;
@@ -303,6 +350,8 @@ class PinnedPoolImpl {
   std::multimap<std::size_t, std::uint32_t> large_free_;  ///< chunk bytes -> chunk id
   std::map<std::byte*, std::uint32_t> by_address_;        ///< chunk start -> chunk id
   std::vector<Pending> pending_;
+  std::vector<PinnedBlock> unordered_;  ///< quarantined until trim() syncs the device
+  std::vector<PinnedBlock> captured_;   ///< quarantined for the pool's lifetime
   PoolStats stats_;
 };
 

@@ -17,6 +17,7 @@
 #include <memory_resource>
 #include <random>
 #include <set>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -235,6 +236,45 @@ TEST_F(Pool, DestructionWaitsForReleasedBuffersWork) {
   pool.reset();  // must not free the chunk under the write
   EXPECT_TRUE(opened.load()) << "the pool was destroyed under a running copy";
   kernel_ends.join();
+}
+
+// A graph captured on the stream reads the buffer at every launch, whenever
+// that is: the buffer never comes back while the pool lives.
+TEST_F(Pool, AReleaseOnACapturingStreamKeepsTheBufferForTheGraph) {
+  PinnedBufferPool pool(small_chunks());
+  auto buffer = pool.allocate(256).value();
+  std::byte* address = buffer.data();
+  fault_injection::simulate_capture(true);
+  pool.release(std::move(buffer), some_stream());
+  fault_injection::simulate_capture(false);
+  PoolStats s = pool.stats();
+  EXPECT_EQ(s.quarantined_bytes, 256U);
+  EXPECT_EQ(s.bytes_in_use, 256U);
+  EXPECT_EQ(s.pending_releases, 0U);
+  std::vector<PinnedBuffer> live;
+  for (int i = 0; i < 300; ++i) {
+    live.push_back(pool.allocate(256).value());
+    EXPECT_NE(live.back().data(), address) << "a captured graph's buffer was handed out again";
+  }
+  live.clear();
+  (void)pool.trim();
+  EXPECT_EQ(pool.stats().quarantined_bytes, 256U) << "trim() gave a graph's buffer back";
+}
+
+// Neither an event nor a wait: the buffer's state is unknown until trim()
+// waits for the whole device; the failure is reported.
+TEST_F(Pool, AReleaseThatCannotBeOrderedIsQuarantinedUntilTrim) {
+  PinnedBufferPool pool(small_chunks());
+  auto buffer = pool.allocate(256).value();
+  fault_injection::inject_faults(FaultKind::EventRecord, 2);  // the release's, the spare's
+  pool.release(std::move(buffer), some_stream());
+  EXPECT_EQ(pool.stats().quarantined_bytes, 256U);
+  ASSERT_TRUE(pool.last_device_error().has_value());
+  EXPECT_NE(pool.last_device_error()->call.find("cudaEventRecord"), std::string::npos);
+  EXPECT_EQ(pool.stats().bytes_in_use, 256U);
+  (void)pool.trim();
+  EXPECT_EQ(pool.stats().quarantined_bytes, 0U);
+  EXPECT_EQ(pool.stats().bytes_in_use, 0U);
 }
 
 TEST_F(Pool, FourThreadsAllocateAndReleaseAtOnce) {

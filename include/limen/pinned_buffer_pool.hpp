@@ -47,6 +47,11 @@ struct PoolStats {
   std::uint64_t misses = 0;             ///< allocations that needed a new chunk
   std::uint64_t chunks = 0;             ///< chunks held now
   std::uint64_t pending_releases = 0;   ///< buffers released stream-ordered, work still running
+  /// Bytes of released buffers kept out of use because their work cannot be
+  /// ordered: released on a capturing stream (for the pool's lifetime), or
+  /// when neither an event nor a stream wait could be made (until trim()).
+  /// They are still counted in bytes_in_use.
+  std::uint64_t quarantined_bytes = 0;
 
   /** @brief Every counter equal. */
   friend bool operator==(const PoolStats&, const PoolStats&) = default;
@@ -162,9 +167,20 @@ class PinnedBufferPool {
    * driver refused a chunk; Unsupported once moved from.
    */
   [[nodiscard]] Result<PinnedBuffer> allocate(std::size_t bytes);
-  /** @brief `buffer.reset(stream)`: returns it once the work queued on @p stream has completed. */
+  /**
+   * @brief `buffer.reset(stream)`: returns it once the work queued on @p stream
+   * has completed. On a stream being captured into a graph the buffer's work
+   * runs at the graph's launches, whenever they are: the buffer is kept out of
+   * use (quarantined) for the rest of the pool's life, so a graph may go on
+   * reading it. If neither an event nor a wait for @p stream can be made, the
+   * buffer is quarantined until trim() (last_device_error() says why).
+   */
   void release(PinnedBuffer&& buffer, StreamHandle stream) noexcept;
-  /** @brief Frees chunks that hold no live or pending buffer; the bytes given back. */
+  /**
+   * @brief Frees chunks that hold no live or pending buffer; the bytes given
+   * back. If some buffers are quarantined because their release could not be
+   * ordered, it first waits for the whole device, which brings them back.
+   */
   std::size_t trim();
   /** @brief The counters, after collecting releases whose work has completed. */
   [[nodiscard]] PoolStats stats() const;

@@ -95,11 +95,44 @@ void PoolMemory::recycle(std::uint32_t id) noexcept {
 }
 
 Result<void> PoolMemory::synchronize(StreamHandle stream) {
-  auto id = record(stream);
-  if (!id) return id.error();
-  const device::Status status = api_.event_synchronize(events_[*id].get());
-  recycle(*id);
-  if (status != device::status::success) return failed(status, "cudaEventSynchronize");
+  std::lock_guard lock(spare_mutex_);
+  const DeviceScope scope(api_, ordinal_);
+  if (scope.status() != device::status::success) return failed(scope.status(), "cudaSetDevice");
+  if (!spare_) {
+    device::Event event = nullptr;
+    const device::Status made = api_.event_create(
+        &event, device::event_disable_timing | device::event_blocking_sync);
+    if (made != device::status::success) return failed(made, "cudaEventCreateWithFlags");
+    spare_ = OwnedEvent(api_, event);
+  }
+  if (const device::Status s = api_.event_record(spare_.get(), stream.native());
+      s != device::status::success) {
+    return failed(s, "cudaEventRecord");
+  }
+  if (const device::Status s = api_.event_synchronize(spare_.get());
+      s != device::status::success) {
+    return failed(s, "cudaEventSynchronize");
+  }
+  return {};
+}
+
+Result<bool> PoolMemory::capturing(StreamHandle stream) {
+  const DeviceScope scope(api_, ordinal_);
+  if (scope.status() != device::status::success) return failed(scope.status(), "cudaSetDevice");
+  device::CaptureStatus status = device::CaptureStatus::None;
+  if (const device::Status s = api_.stream_is_capturing(stream.native(), &status);
+      s != device::status::success) {
+    return failed(s, "cudaStreamIsCapturing");
+  }
+  return status != device::CaptureStatus::None;
+}
+
+Result<void> PoolMemory::synchronize_device() {
+  const DeviceScope scope(api_, ordinal_);
+  if (scope.status() != device::status::success) return failed(scope.status(), "cudaSetDevice");
+  if (const device::Status s = api_.device_synchronize(); s != device::status::success) {
+    return failed(s, "cudaDeviceSynchronize");
+  }
   return {};
 }
 

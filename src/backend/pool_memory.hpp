@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -50,8 +51,15 @@ class PoolMemory {
   void wait(std::uint32_t id) noexcept;
   /** @brief Event @p id may be recorded again. */
   void recycle(std::uint32_t id) noexcept;
-  /** @brief Blocks until the work queued on @p stream so far has finished (through an event). */
+  /**
+   * @brief Blocks until the work queued on @p stream so far has finished,
+   * through a spare event of its own (thread-safe: no pool lock needed).
+   */
   Result<void> synchronize(StreamHandle stream);
+  /** @brief Whether @p stream is being captured into a graph (thread-safe). */
+  Result<bool> capturing(StreamHandle stream);
+  /** @brief Blocks until all work on the device has finished (trim's last resort). */
+  Result<void> synchronize_device();
 
  private:
   static constexpr std::uint32_t no_event = 0xFFFF'FFFFU;
@@ -65,6 +73,8 @@ class PoolMemory {
   DeviceHealth health_;
   std::deque<OwnedEvent> events_;
   std::vector<std::uint32_t> free_ids_;
+  std::mutex spare_mutex_;
+  OwnedEvent spare_;  ///< synchronize()'s, made on first use
 };
 
 /** @brief Pool memory, or why none. */
