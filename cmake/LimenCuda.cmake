@@ -8,13 +8,22 @@
 # LIMEN_HAVE_NVTX          the NVTX3 headers were found and LIMEN_NVTX is on.
 # None is required: without them the library builds with g++ alone and the CPU
 # fallback serves every memory class.
+#
+# Supported toolkits: CUDA 12.2 and later (12.2 added the cudaMemLocation form
+# of cudaMemPrefetchAsync that the managed class uses; 13.0 made it the only
+# form, src/device/cuda_api.cpp picks it by CUDART_VERSION). An older toolkit
+# is not used: the build is the CPU fallback, and configure says why.
+set(LIMEN_MIN_CUDA_VERSION 12.2)
 find_package(Threads REQUIRED)
 
 set(LIMEN_HAVE_CUDA OFF)
 set(LIMEN_HAVE_CUDA_KERNELS OFF)
 if(LIMEN_CUDA)
   find_package(CUDAToolkit QUIET)
-  if(TARGET CUDA::cudart)
+  if(TARGET CUDA::cudart AND CUDAToolkit_VERSION VERSION_LESS LIMEN_MIN_CUDA_VERSION)
+    message(WARNING "limen: CUDA ${CUDAToolkit_VERSION} is older than the ${LIMEN_MIN_CUDA_VERSION} "
+                    "limen needs; building the CPU fallback only")
+  elseif(TARGET CUDA::cudart)
     set(LIMEN_HAVE_CUDA ON)
   endif()
   include(CheckLanguage)
@@ -37,7 +46,7 @@ if(LIMEN_CUDA)
     set(LIMEN_HAVE_CUDA_KERNELS ON)
   elseif(LIMEN_HAVE_CUDA)
     message(STATUS "limen: CUDA runtime found but no CUDA compiler: batches use copies, not kernels")
-  else()
+  elseif(NOT TARGET CUDA::cudart)
     message(STATUS "limen: no CUDA runtime found; building the CPU fallback only")
   endif()
 else()

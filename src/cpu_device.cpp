@@ -20,10 +20,10 @@ namespace device = detail::device;
 
 thread_local std::optional<DeviceErrorInfo> last_failure;
 
-/// success, or DeviceError with the call kept for last_error() (and cleared from the runtime's).
+/// success, or DeviceError with the call kept for last_error(). Like a runtime
+/// call, a failure stays the thread's pending error too.
 Result<void> check(device::Api& api, device::Status status, const char* call) {
   if (status == device::status::success) return {};
-  detail::forget(api, status);
   last_failure = detail::error_info(api, status, call, "limen::cpu_device");
   return MemoryError::DeviceError;
 }
@@ -143,8 +143,48 @@ Result<void> synchronize_event(EventHandle event) {
   return check(api, api.event_synchronize(event.native()), "cudaEventSynchronize");
 }
 
+Result<void> begin_capture(StreamHandle stream, CaptureMode mode) {
+  device::Api& api = device::active();
+  return check(api,
+               api.stream_begin_capture(stream.native(),
+                                        static_cast<device::CaptureMode>(static_cast<int>(mode))),
+               "cudaStreamBeginCapture");
+}
+
+Result<GraphHandle> end_capture(StreamHandle stream) {
+  device::Api& api = device::active();
+  device::Graph graph = nullptr;
+  if (auto ok = check(api, api.stream_end_capture(stream.native(), &graph), "cudaStreamEndCapture");
+      !ok) {
+    return ok.error();
+  }
+  device::GraphExec exec = nullptr;
+  const device::Status made = api.graph_instantiate(&exec, graph);
+  (void)api.graph_destroy(graph);
+  if (auto ok = check(api, made, "cudaGraphInstantiate"); !ok) return ok.error();
+  return GraphHandle(exec);
+}
+
+Result<void> launch_graph(GraphHandle graph, StreamHandle stream) {
+  device::Api& api = device::active();
+  return check(api, api.graph_launch(graph.native(), stream.native()), "cudaGraphLaunch");
+}
+
+Result<void> destroy_graph(GraphHandle graph) {
+  device::Api& api = device::active();
+  return check(api, api.graph_exec_destroy(graph.native()), "cudaGraphExecDestroy");
+}
+
 std::optional<DeviceErrorInfo> last_error() {
   return last_failure;
+}
+
+int peek_at_last_error() {
+  return device::active().peek_at_last_error();
+}
+
+int get_last_error() {
+  return device::active().get_last_error();
 }
 
 }  // namespace limen::cpu_device

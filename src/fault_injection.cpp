@@ -24,7 +24,10 @@ namespace limen {
 #if LIMEN_FAULT_INJECTION
 namespace {
 
-constexpr std::size_t kFaultKinds = 5;
+constexpr std::size_t kFaultKinds = 7;
+static_assert(static_cast<std::size_t>(fault_injection::FaultKind::DeviceCount) + 1 == kFaultKinds);
+static_assert(static_cast<int>(fault_injection::FaultKind::DeviceCount) ==
+              static_cast<int>(detail::InjectedCall::DeviceCount));
 
 struct PendingFaults {
   std::atomic<unsigned> count{0};

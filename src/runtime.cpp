@@ -42,9 +42,42 @@ DeviceInfo query_device(device::Api& api, int ordinal) {
   return info;
 }
 
-RuntimeInfo probe() {
+DeviceErrorInfo context_error(device::Api& api, device::Status error, int ordinal) {
+  DeviceErrorInfo info;
+  info.code = error;
+  info.name = api.error_name(error);
+  info.text = api.error_string(error);
+  info.call = "cudaSetDevice";
+  info.where = "the runtime probe, device " + std::to_string(ordinal);
+  return info;
+}
+
+/// Creates a context on the listed devices in order until one works (the rest
+/// are left untouched: a context costs device memory, and most processes use
+/// one device). Returns whether one did; the caller's current device is kept.
+bool find_usable_device(device::Api& api, RuntimeInfo& info) {
+  int caller = 0;
+  if (api.get_device(&caller) != device::status::success) caller = 0;
+  bool usable = false;
+  for (DeviceInfo& d : info.devices) {
+    const device::Status error = api.set_device(d.ordinal);
+    if (error == device::status::success) {
+      usable = true;
+      break;
+    }
+    (void)api.get_last_error();  // the probe's failure is not the caller's error
+    d.context_error = context_error(api, error, d.ordinal);
+  }
+  if (api.set_device(caller) != device::status::success) (void)api.get_last_error();
+  return usable;
+}
+
+}  // namespace
+
+namespace detail {
+
+RuntimeInfo probe_runtime(device::Api* cuda) {
   RuntimeInfo info;
-  device::Api* cuda = device::cuda();
   if (cuda == nullptr) {
     info.fallback_reason =
         "limen was built without the CUDA runtime (LIMEN_CUDA=OFF or no CUDA toolkit)";
@@ -58,6 +91,7 @@ RuntimeInfo probe() {
   // process (cudaErrorInsufficientDriver without a driver), so never retry.
   const device::Status error = cuda->device_count(&count);
   if (error != device::status::success) {
+    (void)cuda->get_last_error();  // the probe's failure is not the caller's error
     info.fallback_reason = "cudaGetDeviceCount failed: " + describe(*cuda, error);
     return info;
   }
@@ -67,9 +101,19 @@ RuntimeInfo probe() {
   }
   info.device_count = count;
   for (int d = 0; d < count; ++d) info.devices.push_back(query_device(*cuda, d));
+  if (!find_usable_device(*cuda, info)) {
+    const DeviceErrorInfo& first = *info.devices.front().context_error;
+    info.fallback_reason = "no device could create a context (device 0: " + first.name + ", " +
+                           first.text + ")";
+    return info;
+  }
   info.fallback_active = false;
   return info;
 }
+
+}  // namespace detail
+
+namespace {
 
 std::mutex health_mutex;
 std::array<std::optional<DeviceErrorInfo>, max_device_ordinal + 1> lost_devices;
@@ -101,7 +145,7 @@ std::optional<DeviceErrorInfo> RuntimeInfo::device_lost(unsigned ordinal) const 
 
 const RuntimeInfo& runtime_info() {
   static const RuntimeInfo info = [] {  // thread-safe, once per process
-    RuntimeInfo probed = probe();
+    RuntimeInfo probed = detail::probe_runtime(device::cuda());
     probed.nvtx_compiled = detail::nvtx::compiled_in();
     probed.nvtx_tool_attached = detail::nvtx::tool_attached();
     return probed;

@@ -3,8 +3,23 @@
 #pragma once
 
 #include <limen/error.hpp>
+#include <limen/runtime.hpp>
 
 namespace limen::detail {
+
+namespace device {
+class Api;
+}
+
+/**
+ * @brief The probe behind runtime_info(), over @p cuda (null: built without
+ * the CUDA runtime). The GPU path needs a device count and a context on at
+ * least one device (the first that gives one; the devices tried before it get
+ * DeviceInfo::context_error); every failure is the CPU device, with the reason,
+ * and leaves neither a pending error nor another current device behind. Tests
+ * run it over the CPU device with injected Context faults.
+ */
+[[nodiscard]] RuntimeInfo probe_runtime(device::Api* cuda);
 
 /** @brief Remembers that a sticky error made device @p ordinal unusable in this process. */
 void report_device_lost(int ordinal, const DeviceErrorInfo& cause) noexcept;

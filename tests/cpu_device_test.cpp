@@ -272,6 +272,68 @@ TEST_F(CpuDevice, DevicesWithoutMemoryPoolsUseOnePlainAllocation) {
   }
 }
 
+// A caller's own pending error neither fails limen's calls (batches included)
+// nor disappears in them: limen never reads or clears it.
+TEST_F(CpuDevice, ACallersPendingErrorSurvivesLimensCalls) {
+  static int not_a_stream = 0;
+  (void)cpu_device::get_last_error();
+  LIMEN_EXPECT_ERROR(
+      cpu_device::synchronize(StreamHandle(reinterpret_cast<CUstream_st*>(&not_a_stream))),
+      MemoryError::DeviceError);
+  ASSERT_EQ(cpu_device::peek_at_last_error(), 400);  // the caller's, left pending
+  ManagerConfig c;
+  c.capacity = 8;
+  DeviceManager<TestTensor> m(c);
+  const std::vector<Message<TestTensor>> batch{message(1), message(2)};
+  const auto tokens = m.store_batch(batch).value();
+  std::vector<TestTensor> out(2);
+  ASSERT_TRUE(m.gather(tokens, out.data(), m.stream()).has_value());
+  ASSERT_TRUE(m.scatter(out.data(), tokens, m.stream()).has_value());
+  const MessageToken t = m.store(message(3)).value();
+  { auto lease = m.lease(t).value(); }
+  EXPECT_EQ(m.read(tokens[1]).value()->payload, tensor(2));
+  EXPECT_TRUE(m.free(t).has_value());
+  EXPECT_EQ(m.available(), 6U);
+  EXPECT_EQ(cpu_device::peek_at_last_error(), 400) << "limen swallowed the caller's error";
+  EXPECT_EQ(cpu_device::get_last_error(), 400);
+  EXPECT_EQ(cpu_device::get_last_error(), 0);
+}
+
+// HostWait::Block must hold for every wait limen makes: none may spin (a
+// cudaStreamSynchronize, or an event without blocking sync, spins a core for
+// the whole kernel under CUDA's default scheduling).
+TEST_F(CpuDevice, BlockingWaitsNeverSpin) {
+  for (HostWait wait : {HostWait::Block, HostWait::Spin}) {
+    ManagerConfig c;
+    c.capacity = 4;
+    c.host_wait = wait;
+    DeviceManager<TestTensor> m(c);
+    TestStream side;
+    const MessageToken t = m.store(message(1)).value();
+    const auto before = cpu_device::stats();
+    {
+      Gate gate(side);
+      {
+        auto lease = m.lease(t, side).value();
+        fill(lease.stream(), lease.device_ptr(), 5);
+      }
+      std::thread opener([&gate] {
+        std::this_thread::sleep_for(20ms);
+        gate.open();
+      });
+      EXPECT_EQ(m.read(t).value()->payload, tensor(5));  // waits for the lease's work
+      opener.join();
+    }
+    const auto after = cpu_device::stats();
+    if (wait == HostWait::Block) {
+      EXPECT_EQ(after.spinning_waits, before.spinning_waits) << "a blocking manager spun";
+      EXPECT_GT(after.blocking_waits, before.blocking_waits);
+    } else {
+      EXPECT_GT(after.spinning_waits, before.spinning_waits) << "the control must spin";
+    }
+  }
+}
+
 TEST_F(CpuDevice, HostTasksNeedTheCpuDeviceAndHostAliasesPassHostMemoryThrough) {
   int host_value = 3;
   EXPECT_EQ(cpu_device::host_alias(&host_value), &host_value);

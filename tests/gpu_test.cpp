@@ -162,22 +162,52 @@ TYPED_TEST(GpuLeases, LeasesOnACapturingStreamAreRefused) {
   EXPECT_EQ(m.read(t).value()->payload, tensor(1));  // the refusal changed nothing
 }
 
-TYPED_TEST(GpuLeases, ALeaseEndedDuringCaptureOrdersAfterTheGraph) {
+// The contract (README, "Graph capture"): a lease that ends during a capture
+// leaves its slot poisoned, and once freed the slot is never reused.
+TYPED_TEST(GpuLeases, ALeaseEndedDuringCaptureLeavesItsSlotPoisoned) {
   LIMEN_REQUIRE_GPU();
   TypeParam m(gpu_config());
   SideStream side;
   const MessageToken t = m.store(message(1)).value();
+  const std::size_t available = m.available();
   cudaGraph_t graph = nullptr;
   {
     auto lease = m.lease(t, side.handle()).value();
     ASSERT_EQ(cudaStreamBeginCapture(side.handle().native(), cudaStreamCaptureModeRelaxed),
               cudaSuccess);
-    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 6, 50 * kMillisecond, lease.stream()), 0);
-  }  // ends during capture: an external event node in the graph
-  ASSERT_EQ(cudaStreamEndCapture(side.handle().native(), &graph), cudaSuccess);
+    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 6, kMillisecond, lease.stream()), 0);
+  }  // ends during the capture
+  ASSERT_EQ(cudaStreamEndCapture(side.handle().native(), &graph), cudaSuccess)
+      << "ending the lease broke the capture";
+  LIMEN_EXPECT_ERROR(m.read(t), MemoryError::Poisoned);
+  ASSERT_TRUE(m.free(t).has_value());
+  EXPECT_EQ(m.stats().quarantined, 1U);
+  EXPECT_EQ(m.available(), available) << "a slot the graph may write was handed out again";
+  (void)cudaGraphDestroy(graph);
+}
+
+// The pattern that works: lease before the capture, launch the graph, end the
+// lease on the launch stream after the last launch; host access waits for it.
+TYPED_TEST(GpuLeases, ALeaseEndedAfterTheGraphsLaunchesOrdersHostAccessAfterThem) {
+  LIMEN_REQUIRE_GPU();
+  TypeParam m(gpu_config());
+  SideStream capture_stream;
+  SideStream launches;
+  const MessageToken t = m.store(message(1)).value();
+  cudaGraph_t graph = nullptr;
+  auto lease = m.lease(t, capture_stream.handle()).value();
+  ASSERT_EQ(cudaStreamBeginCapture(capture_stream.handle().native(),
+                                   cudaStreamCaptureModeRelaxed),
+            cudaSuccess);
+  ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 6, 50 * kMillisecond,
+                                    capture_stream.handle()),
+            0);
+  ASSERT_EQ(cudaStreamEndCapture(capture_stream.handle().native(), &graph), cudaSuccess);
   cudaGraphExec_t exec = nullptr;
   ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
-  ASSERT_EQ(cudaGraphLaunch(exec, side.handle().native()), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, launches.handle().native()), cudaSuccess);
+  ASSERT_EQ(cudaGraphLaunch(exec, launches.handle().native()), cudaSuccess);
+  lease.reset(launches.handle());  // the slot's event follows both launches
   EXPECT_EQ(m.read(t).value()->payload, tensor(6)) << "the read did not wait for the graph";
   ASSERT_TRUE(m.free(t).has_value());
   (void)cudaGraphExecDestroy(exec);

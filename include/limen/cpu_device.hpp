@@ -55,6 +55,7 @@
 #include <string>
 
 struct CUevent_st;
+struct CUgraphExec_st;
 
 namespace limen::cpu_device {
 
@@ -175,7 +176,51 @@ Result<void> wait_event(StreamHandle stream, EventHandle event);
 /** @brief Blocks until @p event completes. */
 Result<void> synchronize_event(EventHandle event);
 
-/** @brief The last failed call of this thread through the functions above, if any. */
+/** @brief How a capture treats other calls (cudaStreamCaptureMode). */
+enum class CaptureMode : std::uint8_t {
+  Global,       ///< "unsafe" calls (allocations, device-wide waits) from any thread break it
+  ThreadLocal,  ///< only the capturing thread's unsafe calls break it
+  Relaxed,      ///< nothing breaks it
+};
+
+/** @brief A captured graph, instantiated and ready to launch (a `cudaGraphExec_t`). */
+class GraphHandle {
+ public:
+  constexpr GraphHandle() noexcept = default;
+  constexpr explicit GraphHandle(CUgraphExec_st* graph) noexcept : native_(graph) {}
+  [[nodiscard]] constexpr CUgraphExec_st* native() const noexcept { return native_; }
+
+ private:
+  CUgraphExec_st* native_ = nullptr;
+};
+
+/**
+ * @brief Starts capturing @p stream: work queued on it is recorded into a
+ * graph instead of running. While a capture in Global mode is in progress, an
+ * "unsafe" call (an allocation, a device-wide wait) from any thread not in
+ * relaxed mode fails and breaks it, as in CUDA; limen's own such calls are
+ * made in relaxed mode.
+ */
+Result<void> begin_capture(StreamHandle stream, CaptureMode mode = CaptureMode::Global);
+/** @brief Ends the capture of @p stream: the graph, instantiated; DeviceError if it was broken. */
+[[nodiscard]] Result<GraphHandle> end_capture(StreamHandle stream);
+/** @brief Queues the graph's work on @p stream (each launch replays it). */
+Result<void> launch_graph(GraphHandle graph, StreamHandle stream);
+/** @brief Destroys @p graph. */
+Result<void> destroy_graph(GraphHandle graph);
+
+/**
+ * @brief The last failed call of this thread through the functions above, if
+ * any. Like the CUDA runtime, a failed call also leaves its code as the
+ * thread's pending error (below); limen's own calls never read or clear a
+ * pending error of the caller's.
+ */
 [[nodiscard]] std::optional<DeviceErrorInfo> last_error();
+
+/** @brief The calling thread's pending device error (`cudaPeekAtLastError`); 0 when none. */
+[[nodiscard]] int peek_at_last_error();
+
+/** @brief Returns and clears it (`cudaGetLastError`; a sticky error never clears). */
+int get_last_error();
 
 }  // namespace limen::cpu_device

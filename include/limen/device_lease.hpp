@@ -20,18 +20,40 @@ namespace limen {
  * as if a write guard held it. When the lease ends the manager records an
  * event on the stream: the slot is "in flight", host reads wait for that event
  * and a free of it is stream-ordered. Move-only; ending never throws. The
- * stream must stay valid until the lease ends.
+ * stream must stay valid until the lease ends. A lease must not end on a
+ * stream that is being captured into a graph: nothing could then order host
+ * access after the graph's launches, so the slot is left Poisoned and, once
+ * freed, never reused (README, "Graph capture").
  */
 template <class P>
 class DeviceLease {
  public:
-  /** @brief Made by a manager's lease(); ends by calling @p end on @p owner's slot @p index. */
-  DeviceLease(P* device_ptr, StreamHandle stream, void* owner, std::uint32_t index,
-              detail::ReleaseFn end) noexcept
-      : guard_(device_ptr, owner, index, end), stream_(stream) {}
+  /**
+   * @brief Made by a manager's lease(); ends by calling @p end on @p owner's
+   * slot @p index, recording the slot's event on `*end_stream`.
+   */
+  DeviceLease(P* device_ptr, StreamHandle stream, StreamHandle* end_stream, void* owner,
+              std::uint32_t index, detail::ReleaseFn end) noexcept
+      : guard_(device_ptr, owner, index, end), stream_(stream), end_stream_(end_stream) {}
 
-  /** @brief Ends the lease now (records the event); the lease is empty afterwards. */
+  DeviceLease(DeviceLease&&) noexcept = default;
+  /** @brief Ends this lease (if any) and takes @p other's. */
+  DeviceLease& operator=(DeviceLease&& other) noexcept = default;
+
+  /** @brief Ends the lease now (records the event on stream()); the lease is empty afterwards. */
   void reset() noexcept { guard_.reset(); }
+
+  /**
+   * @brief Ends the lease on @p end instead of stream(): the slot's event is
+   * recorded there, after the work queued on @p end so far. For work that
+   * continues on another stream of the manager's device, such as the
+   * launches of a graph captured on stream(): end the lease on the launch
+   * stream after the last launch.
+   */
+  void reset(StreamHandle end) noexcept {
+    if (guard_) *end_stream_ = end;
+    guard_.reset();
+  }
 
   /** @brief The payload's address for device work on stream(); null once ended. */
   [[nodiscard]] P* device_ptr() const noexcept { return guard_.get(); }
@@ -45,6 +67,7 @@ class DeviceLease {
  private:
   detail::SlotGuard<P> guard_;  // its move and reset are the lease's
   StreamHandle stream_;
+  StreamHandle* end_stream_ = nullptr;  ///< the manager's record of where the lease ends
 };
 
 }  // namespace limen

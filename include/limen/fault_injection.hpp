@@ -33,6 +33,9 @@ enum class FaultKind : std::uint8_t {
   Synchronize,  ///< cudaStreamSynchronize and cudaEventSynchronize
   EventRecord,  ///< cudaEventRecord
   EventQuery,   ///< cudaEventQuery
+  Context,      ///< cudaSetDevice, as when the device cannot create a context (e.g. 46,
+                ///< cudaErrorDevicesUnavailable: another process holds it in exclusive mode)
+  DeviceCount,  ///< cudaGetDeviceCount, as without a usable driver (e.g. 35 or 100)
 };
 
 /// cudaErrorUnknown: what an injected fault reports unless told otherwise (not sticky).

@@ -24,14 +24,24 @@ struct DeviceInfo {
   bool managed_memory = false;             ///< supports cudaMallocManaged
   bool concurrent_managed_access = false;  ///< host and device may touch managed memory at once
   bool memory_pools = false;               ///< supports cudaMemPool_t (stream-ordered allocation)
+  /**
+   * @brief Set when the probe could not create a context on this device (for
+   * example cudaErrorDevicesUnavailable: another process holds it in
+   * exclusive-process mode). The probe tries the devices in order and stops at
+   * the first that works, so devices after it are not tried (empty); a manager
+   * on a device without a context fails at construction with `DeviceError`.
+   */
+  std::optional<DeviceErrorInfo> context_error;
 };
 
 /**
  * @brief The result of limen's one-time CUDA probe.
  *
  * The probe runs once per process, on first use, and is thread-safe. Any
- * failure of it (no toolkit compiled in, no driver, no GPU) makes the pinned,
- * device and shared managers use the CPU fallback unless told to fail.
+ * failure of it (no toolkit compiled in, no driver, no GPU, no device that can
+ * create a context) makes the pinned, device and shared managers use the CPU
+ * fallback unless told to fail. It leaves no CUDA error pending and keeps the
+ * calling thread's current device.
  */
 struct RuntimeInfo {
   bool cuda_compiled = false;       ///< limen was built with the CUDA runtime

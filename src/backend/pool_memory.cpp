@@ -26,6 +26,7 @@ Result<PoolMemory::Chunk> PoolMemory::allocate(std::size_t bytes) {
 }
 
 void PoolMemory::deallocate(std::byte* host) noexcept {
+  const RelaxedCaptureMode relaxed(api_);  // never break another thread's capture
   quietly(api_, api_.free_host(host));
 }
 

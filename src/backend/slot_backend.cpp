@@ -32,6 +32,12 @@ SlotBackend::~SlotBackend() {
     const auto slot = static_cast<std::uint32_t>(i);
     if (events_[i] && work_epoch(slot) != 0) quietly(api_, api_.event_synchronize(event_of(slot)));
   }
+  // Frees are "unsafe" calls under another thread's global capture: release
+  // the memory here, in relaxed mode, rather than in the members' destructors.
+  const RelaxedCaptureMode relaxed(api_);
+  shadow_ = Allocation();
+  slots_ = Allocation();
+  pool_.reset();
 }
 
 Result<void> SlotBackend::init() {
@@ -90,7 +96,16 @@ MemoryError SlotBackend::failed(device::Status status, const char* call, const c
 
 Result<void> SlotBackend::refuse_capture(StreamHandle stream) {
   device::CaptureStatus capture = device::CaptureStatus::None;
-  LIMEN_DEVICE_TRY("cudaStreamIsCapturing", api_.stream_is_capturing(stream.native(), &capture));
+  const device::Status asked = api_.stream_is_capturing(stream.native(), &capture);
+  if (asked == device::status::capture_implicit) {
+    // The legacy stream while a blocking stream is being captured: work on it
+    // would join that capture.
+    forget(api_, asked);
+    return MemoryError::Unsupported;
+  }
+  if (asked != device::status::success) {
+    return failed(asked, "cudaStreamIsCapturing", __FILE__, __LINE__);
+  }
   // Work on a stream being captured would order against an event the graph,
   // not the stream, records: refused (README, "Graph capture").
   if (capture != device::CaptureStatus::None) return MemoryError::Unsupported;
@@ -110,17 +125,12 @@ Result<void> SlotBackend::prepare_device_use(std::uint32_t slot, StreamHandle st
 Result<void> SlotBackend::end_device_use(std::uint32_t slot, StreamHandle stream) noexcept {
   if (lost()) return MemoryError::DeviceError;
   LIMEN_ON_DEVICE();
-  device::CaptureStatus capture = device::CaptureStatus::None;
-  LIMEN_DEVICE_TRY("cudaStreamIsCapturing", api_.stream_is_capturing(stream.native(), &capture));
+  // Ending on a stream being captured: the lease's kernels are in a graph that
+  // may run at any launch, any number of times, and its earlier work cannot be
+  // marked either (an event recorded now would be a graph node). Nothing can
+  // order host access after it: Unsupported, and the core sets the slot aside.
+  if (auto refused = refuse_capture(stream); !refused) return refused;
   use_own_event(slot);
-  if (capture != device::CaptureStatus::None) {
-    // Capture began after the lease did: record an external event node, so the
-    // event completes when the graph runs that far.
-    LIMEN_DEVICE_TRY("cudaEventRecordWithFlags",
-                     api_.event_record_external(events_[slot].get(), stream.native()));
-    mark_work(slot, /*foreign=*/true);
-    return {};
-  }
   const device::Status recorded = api_.event_record(events_[slot].get(), stream.native());
   if (recorded == device::status::success) {
     mark_work(slot, /*foreign=*/true);

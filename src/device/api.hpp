@@ -25,6 +25,8 @@
 
 struct CUevent_st;          // cudaEvent_t is CUevent_st*
 struct CUmemPoolHandle_st;  // cudaMemPool_t is CUmemPoolHandle_st*
+struct CUgraph_st;          // cudaGraph_t is CUgraph_st*
+struct CUgraphExec_st;      // cudaGraphExec_t is CUgraphExec_st*
 
 namespace limen::detail::device {
 
@@ -33,6 +35,8 @@ using Status = int;
 using Stream = CUstream_st*;
 using Event = CUevent_st*;
 using Pool = CUmemPoolHandle_st*;
+using Graph = CUgraph_st*;
+using GraphExec = CUgraphExec_st*;
 
 /** @brief The cudaError_t values limen names (the CPU device returns exactly these). */
 namespace status {
@@ -43,6 +47,7 @@ inline constexpr Status insufficient_driver = 35;
 inline constexpr Status no_device = 100;
 inline constexpr Status invalid_device = 101;
 inline constexpr Status invalid_resource_handle = 400;
+inline constexpr Status illegal_state = 401;
 inline constexpr Status not_ready = 600;
 inline constexpr Status illegal_address = 700;
 inline constexpr Status peer_access_already_enabled = 704;
@@ -50,6 +55,7 @@ inline constexpr Status not_supported = 801;
 inline constexpr Status capture_unsupported = 900;
 inline constexpr Status capture_invalidated = 901;
 inline constexpr Status capture_unmatched = 903;
+inline constexpr Status capture_isolation = 905;
 inline constexpr Status capture_implicit = 906;
 inline constexpr Status capture_wrong_thread = 908;
 inline constexpr Status unknown = 999;
@@ -116,6 +122,14 @@ class Api {
   virtual Status stream_wait_event(Stream stream, Event event) = 0;
   virtual Status stream_is_capturing(Stream stream, CaptureStatus* status) = 0;
   virtual Status exchange_capture_mode(CaptureMode* mode) = 0;
+
+  // --- Graphs (stream capture) -----------------------------------------------------
+  virtual Status stream_begin_capture(Stream stream, CaptureMode mode) = 0;
+  virtual Status stream_end_capture(Stream stream, Graph* graph) = 0;
+  virtual Status graph_instantiate(GraphExec* exec, Graph graph) = 0;
+  virtual Status graph_launch(GraphExec exec, Stream stream) = 0;
+  virtual Status graph_destroy(Graph graph) = 0;
+  virtual Status graph_exec_destroy(GraphExec exec) = 0;
 
   // --- Events --------------------------------------------------------------------
   virtual Status event_create(Event* event, unsigned flags) = 0;

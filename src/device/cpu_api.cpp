@@ -15,6 +15,8 @@
 #include <array>
 #include <atomic>
 #include <cstring>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 #include <string>
@@ -94,6 +96,49 @@ EventCore* event_or_fail(Event handle, Status* status) noexcept {
   return e;
 }
 
+/// A captured graph (and an instantiated one): the work each launch replays.
+struct GraphCore {
+  std::vector<CapturedTask> tasks;
+};
+
+/// The graphs alive: handles are their addresses, checked before use.
+class Graphs {
+ public:
+  GraphCore* add(std::unique_ptr<GraphCore> graph) {
+    std::lock_guard lock(mutex_);
+    GraphCore* raw = graph.get();
+    live_.emplace(raw, std::move(graph));
+    return raw;
+  }
+  template <class Handle>
+  const GraphCore* find(Handle handle) {
+    std::lock_guard lock(mutex_);
+    const auto it = live_.find(reinterpret_cast<GraphCore*>(handle));
+    return it != live_.end() ? it->second.get() : nullptr;
+  }
+  template <class Handle>
+  bool remove(Handle handle) {
+    std::lock_guard lock(mutex_);
+    return live_.erase(reinterpret_cast<GraphCore*>(handle)) != 0;
+  }
+
+ private:
+  std::mutex mutex_;
+  std::map<GraphCore*, std::unique_ptr<GraphCore>> live_;
+};
+
+Graphs& graphs() {
+  static auto* g = new Graphs;
+  return *g;
+}
+
+/// A "potentially unsafe" call under a capture that prohibits it: it fails and
+/// breaks the capture, as CUDA does (the calling thread's mode decides).
+Status unsafe_call(int device) noexcept {
+  if (unsafe_call_breaks_capture(capture_mode)) return fail(st::capture_unsupported, device);
+  return st::success;
+}
+
 /// A memory pool: which device it serves. Handles are the state's address.
 struct PoolState {
   int device = 0;
@@ -127,6 +172,7 @@ constexpr ErrorText kErrors[] = {
     {2, "cudaErrorMemoryAllocation", "out of memory"},
     {35, "cudaErrorInsufficientDriver",
      "CUDA driver version is insufficient for CUDA runtime version"},
+    {46, "cudaErrorDevicesUnavailable", "CUDA-capable device(s) is/are busy or unavailable"},
     {100, "cudaErrorNoDevice", "no CUDA-capable device is detected"},
     {101, "cudaErrorInvalidDevice", "invalid device ordinal"},
     {214, "cudaErrorECCUncorrectable", "uncorrectable ECC error encountered"},
@@ -138,10 +184,13 @@ constexpr ErrorText kErrors[] = {
     {710, "cudaErrorAssert", "device-side assert triggered"},
     {719, "cudaErrorLaunchFailure", "unspecified launch failure"},
     {801, "cudaErrorNotSupported", "operation not supported"},
+    {401, "cudaErrorIllegalState", "the operation cannot be performed in the present state"},
     {900, "cudaErrorStreamCaptureUnsupported",
      "operation not permitted when stream is capturing"},
     {901, "cudaErrorStreamCaptureInvalidated",
      "operation failed due to a previous error during capture"},
+    {905, "cudaErrorStreamCaptureIsolation",
+     "the operation would have merged two independent capture sequences"},
     {906, "cudaErrorStreamCaptureImplicit",
      "operation would make the legacy stream depend on a capturing blocking stream"},
     {999, "cudaErrorUnknown", "unknown error"},
@@ -169,6 +218,10 @@ class CpuApi final : public device::Api {
     return st::success;
   }
   Status device_count(int* n) override {
+    if (const int code = take_fault(InjectedCall::DeviceCount); code != 0) {
+      *n = 0;
+      return fail(code, current_device);
+    }
     *n = static_cast<int>(machine().devices);
     return st::success;
   }
@@ -189,6 +242,7 @@ class CpuApi final : public device::Api {
   }
   Status set_device(int d) override {
     if (!valid_device(d)) return fail(st::invalid_device, current_device);
+    if (const int code = take_fault(InjectedCall::Context); code != 0) return fail(code, d);
     current_device = d;
     return st::success;
   }
@@ -209,6 +263,7 @@ class CpuApi final : public device::Api {
   }
 
   Status device_synchronize() override {
+    if (const Status u = unsafe_call(current_device); u != st::success) return u;
     if (const Status s = begin(current_device, InjectedCall::Synchronize); s != st::success) {
       return s;
     }
@@ -237,6 +292,10 @@ class CpuApi final : public device::Api {
     Status status = st::success;
     StreamCore* s = stream_or_fail(handle, &status);
     if (s == nullptr) return status;
+    if (capturing(*s)) {  // waiting for a stream that records instead of running
+      invalidate_capture(*s);
+      return fail(st::capture_unsupported, s->device);
+    }
     if (const Status b = begin(s->device, InjectedCall::Synchronize); b != st::success) return b;
     wait_for_stream(*s);
     return sticky_after_wait(s->device);
@@ -260,12 +319,62 @@ class CpuApi final : public device::Api {
     StreamCore* s = stream_or_fail(handle, &status);
     if (s == nullptr) return status;
     if (const Status b = begin(s->device); b != st::success) return b;
-    *out = capture_simulated() && !s->internal ? CaptureStatus::Active : CaptureStatus::None;
+    // The legacy stream waits for every blocking stream: one being captured
+    // would pull it into the capture, which CUDA refuses to answer about.
+    if (s->legacy && blocking_stream_capturing(s->device)) {
+      return fail(st::capture_implicit, s->device);
+    }
+    const bool simulated = capture_simulated() && !s->internal;
+    *out = simulated || capturing(*s) ? CaptureStatus::Active : CaptureStatus::None;
     return st::success;
   }
   Status exchange_capture_mode(CaptureMode* mode) override {
     std::swap(*mode, capture_mode);
     return st::success;
+  }
+
+  // --- Graphs ----------------------------------------------------------------------------
+
+  Status stream_begin_capture(Stream handle, CaptureMode mode) override {
+    Status status = st::success;
+    StreamCore* s = stream_or_fail(handle, &status);
+    if (s == nullptr) return status;
+    if (const Status b = begin(s->device); b != st::success) return b;
+    if (const Status c = begin_capture(*s, mode); c != st::success) return fail(c, s->device);
+    return st::success;
+  }
+  Status stream_end_capture(Stream handle, device::Graph* graph) override {
+    Status status = st::success;
+    StreamCore* s = stream_or_fail(handle, &status);
+    if (s == nullptr) return status;
+    auto made = std::make_unique<GraphCore>();
+    if (const Status c = end_capture(*s, &made->tasks); c != st::success) {
+      return fail(c, s->device);
+    }
+    *graph = reinterpret_cast<device::Graph>(graphs().add(std::move(made)));
+    return st::success;
+  }
+  Status graph_instantiate(device::GraphExec* exec, device::Graph graph) override {
+    const GraphCore* g = graphs().find(graph);
+    if (g == nullptr) return fail(st::invalid_value, current_device);
+    *exec = reinterpret_cast<device::GraphExec>(graphs().add(std::make_unique<GraphCore>(*g)));
+    return st::success;
+  }
+  Status graph_launch(device::GraphExec exec, Stream handle) override {
+    const GraphCore* g = graphs().find(exec);
+    if (g == nullptr) return fail(st::invalid_resource_handle, current_device);
+    Status status = st::success;
+    StreamCore* s = stream_or_fail(handle, &status);
+    if (s == nullptr) return status;
+    if (const Status b = begin(s->device); b != st::success) return b;
+    for (const CapturedTask& t : g->tasks) (void)submit(*s, t.task, t.kind);
+    return st::success;
+  }
+  Status graph_destroy(device::Graph graph) override {
+    return graphs().remove(graph) ? st::success : fail(st::invalid_value, current_device);
+  }
+  Status graph_exec_destroy(device::GraphExec exec) override {
+    return graphs().remove(exec) ? st::success : fail(st::invalid_value, current_device);
   }
 
   // --- Events ----------------------------------------------------------------------------
@@ -324,6 +433,7 @@ class CpuApi final : public device::Api {
 
   Status pool_create(Pool* out, int d) override {
     if (!valid_device(d)) return fail(st::invalid_device, current_device);
+    if (const Status u = unsafe_call(d); u != st::success) return u;
     if (const Status s = begin(d, InjectedCall::Allocation); s != st::success) return s;
     auto* state = new PoolState{d};
     std::lock_guard lock(pools().mutex);
@@ -376,6 +486,7 @@ class CpuApi final : public device::Api {
   // --- Memory ------------------------------------------------------------------------------
 
   Status malloc(void** out, std::size_t bytes) override {
+    if (const Status u = unsafe_call(current_device); u != st::success) return u;
     if (const Status s = begin(current_device, InjectedCall::Allocation); s != st::success) {
       return s;
     }
@@ -386,6 +497,7 @@ class CpuApi final : public device::Api {
   }
   Status free(void* ptr) override {
     if (ptr == nullptr) return st::success;
+    if (const Status u = unsafe_call(current_device); u != st::success) return u;
     if (const Status s = begin(current_device); s != st::success) return s;
     if (device_of(ptr) >= 0) {
       wait_for_device(device_of(ptr));  // cudaFree synchronizes
@@ -396,6 +508,7 @@ class CpuApi final : public device::Api {
     return fail(st::invalid_value, current_device);
   }
   Status host_alloc(void** out, std::size_t bytes, unsigned) override {
+    if (const Status u = unsafe_call(current_device); u != st::success) return u;
     if (const Status s = begin(current_device, InjectedCall::Allocation); s != st::success) {
       return s;
     }
@@ -406,6 +519,7 @@ class CpuApi final : public device::Api {
   }
   Status free_host(void* ptr) override {
     if (ptr == nullptr) return st::success;
+    if (const Status u = unsafe_call(current_device); u != st::success) return u;
     if (host_deallocate(HostKind::Pinned, ptr) != st::success) {
       return fail(st::invalid_value, current_device);
     }
@@ -417,6 +531,7 @@ class CpuApi final : public device::Api {
     return st::success;
   }
   Status malloc_managed(void** out, std::size_t bytes) override {
+    if (const Status u = unsafe_call(current_device); u != st::success) return u;
     if (const Status s = begin(current_device, InjectedCall::Allocation); s != st::success) {
       return s;
     }

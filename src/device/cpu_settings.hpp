@@ -35,6 +35,7 @@ inline constexpr unsigned kHolding = 4;   ///< fault_injection::hold_events
 inline constexpr unsigned kCapture = 8;   ///< fault_injection::simulate_capture
 inline constexpr unsigned kFaults = 16;   ///< injected faults pending
 inline constexpr unsigned kSticky = 32;   ///< a device is lost
+inline constexpr unsigned kCapturing = 64;  ///< a stream is being captured
 
 extern std::atomic<unsigned> unusual;
 

@@ -349,6 +349,10 @@ Status destroy_event(device::Event handle) noexcept {
 
 Status submit(StreamCore& stream, std::function<void()> task, TaskKind kind) {
   std::unique_lock lock(stream.mutex);
+  if (stream.capture) {  // captured: recorded for the graph's launches, not run now
+    stream.capture->tasks.push_back({std::move(task), kind});
+    return success;
+  }
   append_implicit_waits(stream);
   const std::uint64_t gate = engine::gate_for(stream);
   // Only limen's own short work runs inline: a host task stands for a kernel,
@@ -376,6 +380,10 @@ Status wait_event(StreamCore& stream, const EventCore& event) {
   const std::uint64_t seq = mark & kSeqMask;
   if (stream_at(other).completed.load(std::memory_order_acquire) >= seq) return success;
   std::lock_guard lock(stream.mutex);
+  if (stream.capture) {  // a graph cannot wait for work outside its capture
+    stream.capture->invalidated = true;
+    return device::status::capture_isolation;
+  }
   Work wait;
   wait.kind = Work::Kind::Wait;
   wait.wait_stream = other;
@@ -385,6 +393,7 @@ Status wait_event(StreamCore& stream, const EventCore& event) {
 }
 
 Status record_event(EventCore& event, StreamCore& stream) {
+  if (capturing(stream)) return success;  // a node of the graph: nothing happens now
   const bool needs_marker = engine::gate_for(stream) != 0 || engine::has_implicit_waits(stream);
   const std::uint64_t seq =
       needs_marker ? append_marker(stream) : stream.submitted.load(std::memory_order_acquire);
@@ -425,6 +434,98 @@ void wait_for_device(int device) noexcept {
     }
     if (mine) wait_completed(s, s.submitted.load(std::memory_order_acquire), /*spinning=*/true);
   }
+}
+
+// --- Capture ----------------------------------------------------------------------------------
+
+namespace {
+
+/// The captures in progress, for the checks that look at all of them.
+struct Captures {
+  std::mutex mutex;
+  std::vector<std::pair<std::shared_ptr<Capture>, std::uint32_t>> active;  ///< (capture, stream)
+};
+
+Captures& captures() {
+  static auto* c = new Captures;
+  return *c;
+}
+
+}  // namespace
+
+Status begin_capture(StreamCore& stream, device::CaptureMode mode) {
+  if (stream.legacy) return device::status::capture_unsupported;  // never the legacy stream
+  auto capture = std::make_shared<Capture>();
+  capture->mode = mode;
+  capture->thread = std::this_thread::get_id();
+  capture->device = stream.device;
+  {
+    std::lock_guard lock(stream.mutex);
+    if (stream.capture) return device::status::illegal_state;
+    stream.capture = capture;
+  }
+  Captures& c = captures();
+  std::lock_guard lock(c.mutex);
+  c.active.emplace_back(std::move(capture), stream.index);
+  set_unusual(kCapturing, true);
+  return success;
+}
+
+Status end_capture(StreamCore& stream, std::vector<CapturedTask>* tasks) {
+  std::shared_ptr<Capture> capture;
+  {
+    std::lock_guard lock(stream.mutex);
+    capture = std::move(stream.capture);
+    stream.capture = nullptr;
+  }
+  if (!capture) return device::status::illegal_state;
+  {
+    Captures& c = captures();
+    std::lock_guard lock(c.mutex);
+    std::erase_if(c.active, [&](const auto& entry) { return entry.first == capture; });
+    set_unusual(kCapturing, !c.active.empty());
+  }
+  std::lock_guard lock(stream.mutex);  // `invalidated` is written under it
+  if (capture->invalidated) return device::status::capture_invalidated;
+  *tasks = std::move(capture->tasks);
+  return success;
+}
+
+bool capturing(StreamCore& stream) noexcept {
+  std::lock_guard lock(stream.mutex);
+  return stream.capture != nullptr;
+}
+
+bool blocking_stream_capturing(int device) noexcept {
+  Captures& c = captures();
+  std::lock_guard lock(c.mutex);
+  for (const auto& [capture, index] : c.active) {
+    if (capture->device == device && !stream_at(index).non_blocking) return true;
+  }
+  return false;
+}
+
+void invalidate_capture(StreamCore& stream) noexcept {
+  std::lock_guard lock(stream.mutex);
+  if (stream.capture) stream.capture->invalidated = true;
+}
+
+bool unsafe_call_breaks_capture(device::CaptureMode mode) noexcept {
+  if (mode == device::CaptureMode::Relaxed) return false;
+  const std::thread::id me = std::this_thread::get_id();
+  std::vector<std::uint32_t> broken;
+  {
+    Captures& c = captures();
+    std::lock_guard lock(c.mutex);
+    for (const auto& [capture, index] : c.active) {
+      const bool mine = capture->thread == me && capture->mode != device::CaptureMode::Relaxed;
+      const bool global = mode == device::CaptureMode::Global &&
+                          capture->mode == device::CaptureMode::Global;
+      if (mine || global) broken.push_back(index);
+    }
+  }
+  for (std::uint32_t index : broken) invalidate_capture(stream_at(index));
+  return !broken.empty();
 }
 
 // --- A lost device -------------------------------------------------------------------------

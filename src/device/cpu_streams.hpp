@@ -22,6 +22,8 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
+#include <vector>
 #include <mutex>
 #include <thread>
 
@@ -70,6 +72,21 @@ struct Work {
  */
 enum class TaskKind : std::uint8_t { Short, User };
 
+/** @brief A piece of captured work, replayed by each launch of its graph. */
+struct CapturedTask {
+  std::function<void()> task;
+  TaskKind kind = TaskKind::Short;
+};
+
+/** @brief A capture in progress: the work a stream recorded instead of running it. */
+struct Capture {
+  device::CaptureMode mode = device::CaptureMode::Global;
+  std::thread::id thread;
+  int device = 0;
+  bool invalidated = false;  ///< an unsafe call or a forbidden wait broke it (under its stream's lock)
+  std::vector<CapturedTask> tasks;
+};
+
 /**
  * @brief One stream. Its index (and the counters) outlive the stream: a
  * destroyed stream's place is reused only once its work has drained, and the
@@ -95,6 +112,7 @@ class StreamCore {
   std::condition_variable_any done;  ///< signalled when work completes and someone waits
   int waiting = 0;               ///< threads waiting on `done`
   std::deque<Work> queue;
+  std::shared_ptr<Capture> capture;  ///< set while the stream is being captured
   bool busy = false;      ///< work of this stream is running (inline or on the worker)
   bool touching = false;  ///< limen's own work (a copy, a batch) is touching memory now
   bool stopping = false;
@@ -172,6 +190,25 @@ void wait_for_stream(StreamCore& stream) noexcept;
 /** @brief Blocks until every stream of @p device has run what was queued so far. */
 void wait_for_device(int device) noexcept;
 
+// --- Capture ------------------------------------------------------------------------------
+
+/** @brief Starts capturing @p stream's work into a graph instead of running it. */
+Status begin_capture(StreamCore& stream, device::CaptureMode mode);
+/** @brief Ends the capture: its work, or capture_invalidated if something broke it. */
+Status end_capture(StreamCore& stream, std::vector<CapturedTask>* tasks);
+/** @brief Whether @p stream is being captured. */
+[[nodiscard]] bool capturing(StreamCore& stream) noexcept;
+/** @brief Whether a blocking stream of @p device is being captured (the legacy stream depends on it). */
+[[nodiscard]] bool blocking_stream_capturing(int device) noexcept;
+/** @brief Invalidates the capture of @p stream, if any. */
+void invalidate_capture(StreamCore& stream) noexcept;
+/**
+ * @brief Whether a "potentially unsafe" call (an allocation, a device-wide
+ * wait) by a thread in capture mode @p mode is prohibited by a capture in
+ * progress; if so the captures it would break are invalidated, as CUDA does.
+ */
+[[nodiscard]] bool unsafe_call_breaks_capture(device::CaptureMode mode) noexcept;
+
 // --- A lost device ----------------------------------------------------------------------
 
 /**
@@ -233,7 +270,7 @@ Status submit_short(StreamCore& stream, F&& task) {
   if (engine::immediate() && !engine::has_implicit_waits(stream) &&
       engine::gate_for(stream) == 0) {
     std::unique_lock lock(stream.mutex);
-    if (stream.queue.empty() && !stream.busy) {
+    if (stream.queue.empty() && !stream.busy && !stream.capture) {
       const std::uint64_t seq = stream.submitted.load(std::memory_order_relaxed) + 1;
       stream.submitted.store(seq, std::memory_order_release);
       if (!device_dead(stream.device)) task();  // under the lock: quiesce() waits for it

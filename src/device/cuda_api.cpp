@@ -22,6 +22,12 @@ static_assert(limen::detail::device::status::not_ready == cudaErrorNotReady);
 static_assert(limen::detail::device::status::invalid_resource_handle ==
               cudaErrorInvalidResourceHandle);
 static_assert(limen::detail::device::status::capture_implicit == cudaErrorStreamCaptureImplicit);
+static_assert(limen::detail::device::status::capture_isolation ==
+              cudaErrorStreamCaptureIsolation);
+static_assert(limen::detail::device::status::capture_invalidated ==
+              cudaErrorStreamCaptureInvalidated);
+static_assert(limen::detail::device::status::capture_unsupported ==
+              cudaErrorStreamCaptureUnsupported);
 
 #if CUDART_VERSION < 12020
 #error "limen needs CUDA 12.2 or newer (cudaMemLocation prefetches)"
@@ -117,6 +123,19 @@ class CudaApi final : public Api {
     *mode = static_cast<CaptureMode>(value);
     return of(error);
   }
+
+  Status stream_begin_capture(Stream s, CaptureMode mode) override {
+    return of(cudaStreamBeginCapture(s, static_cast<cudaStreamCaptureMode>(mode)));
+  }
+  Status stream_end_capture(Stream s, Graph* graph) override {
+    return of(cudaStreamEndCapture(s, graph));
+  }
+  Status graph_instantiate(GraphExec* exec, Graph graph) override {
+    return of(cudaGraphInstantiate(exec, graph, 0));
+  }
+  Status graph_launch(GraphExec exec, Stream s) override { return of(cudaGraphLaunch(exec, s)); }
+  Status graph_destroy(Graph graph) override { return of(cudaGraphDestroy(graph)); }
+  Status graph_exec_destroy(GraphExec exec) override { return of(cudaGraphExecDestroy(exec)); }
 
   Status event_create(Event* e, unsigned flags) override {
     return of(cudaEventCreateWithFlags(e, flags));

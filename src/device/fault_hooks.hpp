@@ -9,7 +9,15 @@
 namespace limen::detail {
 
 /** @brief The kinds of device call a fault can be injected into. */
-enum class InjectedCall : std::uint8_t { Allocation, Copy, Synchronize, EventRecord, EventQuery };
+enum class InjectedCall : std::uint8_t {
+  Allocation,
+  Copy,
+  Synchronize,
+  EventRecord,
+  EventQuery,
+  Context,
+  DeviceCount,
+};
 
 /**
  * @brief Consumes one injected fault for @p call: its CUDA error code, or 0.

@@ -83,12 +83,14 @@ class ClassCore {
       : table_(backend->layout().capacity),
         headers_(backend->layout().capacity),
         lease_streams_(backend->layout().capacity),
+        set_aside_(backend->layout().capacity),
         pending_(backend->layout().capacity),
         backend_(std::move(backend)),
         class_(memory_class),
         wait_for_pending_(wait_for_pending) {
-    // Tools see the pool (device, pinned or managed) as one heap, each stored message as a region.
     const std::size_t capacity = table_.capacity();
+    for (std::size_t i = 0; i < capacity; ++i) set_aside_[i] = false;
+    // Tools see the pool (device, pinned or managed) as one heap, each stored message as a region.
     if (capacity > 0)
       backend_->nvtx().register_heap(backend_->device_base(), capacity * slot_stride<P>);
   }
@@ -153,9 +155,9 @@ class ClassCore {
       table_.unlock_exclusive(index, false);
       return fail(ready.error());
     }
-    lease_streams_[index] = stream;  // read back when the lease ends
+    lease_streams_[index] = stream;  // read back when the lease ends (reset(stream) changes it)
     auto* payload = reinterpret_cast<P*>(backend_->device_payload(index));
-    return DeviceLease<P>(payload, stream, this, index, &end_lease);
+    return DeviceLease<P>(payload, stream, &lease_streams_[index], this, index, &end_lease);
   }
 
   /**
@@ -177,6 +179,11 @@ class ClassCore {
     }
     if (auto begun = table_.begin_free(token); !begun) return begun;
     nvtx().unregister_region(backend_->device_payload(index));
+    if (set_aside_[index]) {  // a graph may write it at any launch: never reused
+      table_.keep_freed(home);
+      quarantined_.fetch_add(1, std::memory_order_relaxed);
+      return {};
+    }
     // A lease that ended between the query and begin_free queued work the query
     // did not see; defer the free (always safe) unless that work was waited for.
     if (const std::uint32_t now = backend_->work_epoch(index); now != epoch) {
@@ -356,7 +363,7 @@ class ClassCore {
     // like a lease that cannot be ordered, it leaves them poisoned.
     const bool unordered = !done && done.error() == MemoryError::Poisoned;
     for (std::uint32_t slot : slots) table_.unlock_exclusive(slot, unordered);
-    if (!done) return fail(MemoryError::DeviceError);
+    if (!done) return fail(unordered ? MemoryError::DeviceError : done.error());
     return {};
   }
 
@@ -416,14 +423,20 @@ class ClassCore {
     auto& core = *static_cast<ClassCore*>(owner);
     auto range = core.nvtx().range(nvtx::Op::LeaseEnd);
     const StreamHandle stream = core.lease_streams_[index];
-    const bool poison = !core.backend_->end_device_use(index, stream).has_value();
+    const auto ended = core.backend_->end_device_use(index, stream);
+    const bool poison = !ended.has_value();
+    // Ended on a capturing stream: a graph holds the slot's kernels (README,
+    // "Graph capture"), so once freed it is set aside for good.
+    if (!ended && ended.error() == MemoryError::Unsupported) core.set_aside_[index] = true;
     if (poison) core.nvtx().mark(MemoryError::Poisoned);
     core.table_.unlock_exclusive(index, poison);
   }
 
   mutable Table table_;
   HeapArray<MessageHeader> headers_;
-  HeapArray<StreamHandle> lease_streams_;  ///< the stream of each slot's live lease
+  HeapArray<StreamHandle> lease_streams_;  ///< the stream each slot's live lease ends on
+  /// Slots whose lease ended during a capture: never reused once freed.
+  HeapArray<bool> set_aside_;
   mutable PendingRing pending_;
   std::atomic<std::uint64_t> quarantined_{0};
   std::unique_ptr<Backend> backend_;

@@ -372,6 +372,13 @@ class SlotTable {
     count_free(home);
   }
 
+  /**
+   * @brief Completes a free whose slot must never be used again (device work
+   * nothing can order may still write it): the free counts, the slot stays
+   * hidden for good.
+   */
+  void keep_freed(std::uint32_t home) noexcept { count_free(home); }
+
   /** @brief Makes a deferred slot (its device work done) available again. */
   void recycle_deferred(std::uint32_t index, std::uint32_t home) noexcept {
     auto& word = meta_[index].word;
