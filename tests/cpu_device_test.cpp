@@ -178,6 +178,46 @@ TEST_P(BothSchedules, ABlockingStreamWaitsForTheLegacyStream) {
   EXPECT_TRUE(ran.load());
 }
 
+// cudaStreamPerThread: each thread's own blocking stream. Another thread's
+// work never holds it; the legacy stream serialises with it both ways.
+TEST_P(BothSchedules, EachThreadHasItsOwnPerThreadDefaultStream) {
+  const StreamHandle mine = StreamHandle::per_thread();
+  Gate gate(mine);  // this thread's default stream is held
+  std::atomic<bool> ran{false};
+  std::thread other([&] {
+    ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::per_thread(), [&] {
+      ran.store(true);
+    }).has_value());
+    ASSERT_TRUE(cpu_device::synchronize(StreamHandle::per_thread()).has_value());
+  });
+  other.join();  // would hang if both threads shared one stream
+  EXPECT_TRUE(ran.load());
+  std::atomic<bool> legacy_ran{false};
+  ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::legacy(), [&] {
+    legacy_ran.store(true);
+  }).has_value());
+  std::this_thread::sleep_for(20ms);
+  EXPECT_FALSE(legacy_ran.load()) << "the legacy stream ran past the per-thread stream's work";
+  gate.open();
+  ASSERT_TRUE(cpu_device::synchronize(StreamHandle::legacy()).has_value());
+  EXPECT_TRUE(legacy_ran.load());
+  EXPECT_TRUE(StreamHandle::per_thread().is_per_thread());
+  EXPECT_TRUE(StreamHandle::legacy().is_default());
+}
+
+TEST_P(BothSchedules, APerThreadStreamsWorkStillRunsAfterItsThreadExits) {
+  std::atomic<bool> ran{false};
+  std::thread worker([&] {
+    ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::per_thread(), [&] {
+      std::this_thread::sleep_for(20ms);
+      ran.store(true);
+    }).has_value());
+  });
+  worker.join();
+  ASSERT_TRUE(cpu_device::synchronize_device().has_value());
+  EXPECT_TRUE(ran.load());
+}
+
 TEST_F(CpuDevice, DeviceMemoryFaultsOnHostAccessButNotInHostTasks) {
   ManagerConfig c;
   c.capacity = 2;

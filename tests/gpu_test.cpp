@@ -214,6 +214,20 @@ TYPED_TEST(GpuLeases, ALeaseEndedAfterTheGraphsLaunchesOrdersHostAccessAfterThem
   (void)cudaGraphDestroy(graph);
 }
 
+// cudaStreamPerThread passed explicitly: the calling thread's default stream.
+TYPED_TEST(GpuLeases, ALeaseOnThePerThreadDefaultStreamOrdersHostAccess) {
+  LIMEN_REQUIRE_GPU();
+  TypeParam m(gpu_config());
+  const MessageToken t = m.store(message(1)).value();
+  {
+    auto lease = m.lease(t, StreamHandle::per_thread()).value();
+    EXPECT_EQ(lease.stream().native(), cudaStreamPerThread);
+    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 8, 50 * kMillisecond, lease.stream()),
+              0);
+  }
+  EXPECT_EQ(m.read(t).value()->payload, tensor(8)) << "the read did not wait for the kernel";
+}
+
 // --- Waiting ---------------------------------------------------------------------
 
 /// CPU time the calling thread spends reading a slot whose 300 ms kernel is running.

@@ -115,6 +115,33 @@ TYPED_TEST(StreamOrdering, ABorrowedStreamIsUsedOnlyForLeases) {
   EXPECT_EQ(other.read(t).value()->payload, tensor(1));  // the refusal changed nothing
 }
 
+// An application built with per-thread default streams leases on its own
+// default stream: host access waits for that thread's work, not the legacy
+// stream's (StreamHandle{} would be the legacy stream in limen's calls).
+TYPED_TEST(StreamOrdering, ALeaseOnThePerThreadDefaultStreamOrdersHostAccessAfterIt) {
+  TypeParam m(TypeParam::config(4));
+  const MessageToken t = m.store(message(1)).value();
+  const StreamHandle mine = StreamHandle::per_thread();
+  {
+    auto lease = m.lease(t, mine).value();
+    EXPECT_TRUE(lease.stream().is_per_thread());
+  }
+  auto lease = m.lease(t, mine).value();
+  Gate gate(mine);  // a long kernel, then the write
+  write(mine, &lease.device_ptr()->data[0], 11U);
+  lease.reset();
+  std::atomic<bool> opened{false};
+  std::thread kernel_ends([&] {
+    std::this_thread::sleep_for(30ms);
+    opened.store(true);
+    gate.open();
+  });
+  EXPECT_EQ(m.read(t).value()->payload.data[0], 11U);
+  EXPECT_TRUE(opened.load()) << "the read did not wait for the per-thread stream's work";
+  kernel_ends.join();
+  EXPECT_TRUE(m.free(t).has_value());
+}
+
 TYPED_TEST(StreamOrdering, AStreamTheDeviceDidNotMakeIsRefusedClearly) {
   static int not_a_stream = 0;
   ManagerConfig c = TypeParam::config(2);

@@ -294,6 +294,45 @@ StreamCore& legacy_stream(int device) {
   return s;
 }
 
+namespace {
+
+/// A thread's per-thread default streams, one per device, destroyed when it exits.
+class PerThreadStreams {
+ public:
+  PerThreadStreams() { made_.fill(nullptr); }
+  ~PerThreadStreams() {
+    for (StreamCore* s : made_) {
+      if (s != nullptr) (void)destroy_stream(*s);  // its queued work still runs
+    }
+  }
+  PerThreadStreams(const PerThreadStreams&) = delete;
+  PerThreadStreams& operator=(const PerThreadStreams&) = delete;
+
+  StreamCore* of(int device) noexcept {
+    StreamCore*& s = made_[static_cast<std::size_t>(device)];
+    if (s == nullptr) {
+      try {
+        device::Stream handle = nullptr;
+        if (create_stream(&handle, device, 0, false) == success) {
+          s = stream_table.value.resolve(reinterpret_cast<std::uintptr_t>(handle));
+        }
+      } catch (...) {  // out of memory for its bookkeeping: no stream, an invalid handle
+      }
+    }
+    return s;
+  }
+
+ private:
+  std::array<StreamCore*, kMaxDevices> made_{};
+};
+
+}  // namespace
+
+StreamCore* per_thread_stream(int device) noexcept {
+  thread_local PerThreadStreams streams;
+  return streams.of(device);
+}
+
 // --- Handles ------------------------------------------------------------------------------
 
 constinit Immortal<StreamTable> stream_table;
@@ -424,13 +463,16 @@ void wait_for_stream(StreamCore& stream) noexcept {
 }
 
 void wait_for_device(int device) noexcept {
-  std::vector<std::uint32_t> live = streams().live_indices();
-  for (std::uint32_t index : live) {
+  // Every stream of the device, destroyed ones still draining included: as on a
+  // GPU, work queued before a stream was destroyed is still the device's work.
+  const std::uint32_t places = streams().size();
+  for (std::uint32_t index = 0; index < places; ++index) {
     StreamCore& s = stream_at(index);
+    if (s.drained.load(std::memory_order_acquire)) continue;
     bool mine = false;
     {
       std::lock_guard lock(s.mutex);
-      mine = s.device == device && !s.stopping;
+      mine = s.device == device;
     }
     if (mine) wait_completed(s, s.submitted.load(std::memory_order_acquire), /*spinning=*/true);
   }

@@ -141,10 +141,28 @@ extern constinit Immortal<EventTable> event_table;
 /** @brief The legacy default stream of @p device (made on first use). */
 [[nodiscard]] StreamCore& legacy_stream(int device);
 
-/** @brief The stream @p handle names (null: the legacy default stream of @p device). */
+/**
+ * @brief The calling thread's per-thread default stream of @p device (made on
+ * its first use; destroyed, its work left to drain, when the thread exits):
+ * a blocking stream, as CUDA's is. Null if it cannot be made.
+ */
+[[nodiscard]] StreamCore* per_thread_stream(int device) noexcept;
+
+/// The runtime's spellings of the default streams (cudaStreamLegacy, cudaStreamPerThread).
+inline constexpr std::uintptr_t kLegacyStream = 0x1;
+inline constexpr std::uintptr_t kPerThreadStream = 0x2;
+
+/**
+ * @brief The stream @p handle names on @p device: null and cudaStreamLegacy
+ * are its legacy default stream, cudaStreamPerThread the calling thread's.
+ */
 [[nodiscard]] inline StreamCore* resolve_stream(device::Stream handle, int device) noexcept {
-  if (handle == nullptr) return &legacy_stream(device);
-  return stream_table.value.resolve(reinterpret_cast<std::uintptr_t>(handle));
+  const auto bits = reinterpret_cast<std::uintptr_t>(handle);
+  if (bits <= kPerThreadStream) {
+    if (bits == kPerThreadStream) return per_thread_stream(device);
+    return &legacy_stream(device);
+  }
+  return stream_table.value.resolve(bits);
 }
 [[nodiscard]] inline EventCore* resolve_event(device::Event handle) noexcept {
   return event_table.value.resolve(reinterpret_cast<std::uintptr_t>(handle));

@@ -116,16 +116,6 @@ class HandleTable {
   /** @brief How many places were ever made (live, retired or reusable). */
   [[nodiscard]] std::uint32_t size() const noexcept { return size_.load(std::memory_order_acquire); }
 
-  /** @brief The indices of the live objects. */
-  [[nodiscard]] std::vector<std::uint32_t> live_indices() const {
-    std::vector<std::uint32_t> out;
-    const std::uint32_t n = size_.load(std::memory_order_acquire);
-    for (std::uint32_t i = 0; i < n; ++i) {
-      if (entry(i).live.load(std::memory_order_acquire)) out.push_back(i);
-    }
-    return out;
-  }
-
  private:
   Entry& entry(std::uint32_t index) const noexcept {
     return chunks_[index / kChunk].load(std::memory_order_acquire)[index % kChunk];
