@@ -88,6 +88,17 @@ Result<void> synchronize_device(unsigned device_ordinal) {
   return check(api, api.device_synchronize(), "cudaDeviceSynchronize");
 }
 
+Result<void> set_current_device(unsigned device_ordinal) {
+  device::Api& api = device::active();
+  return check(api, api.set_device(static_cast<int>(device_ordinal)), "cudaSetDevice");
+}
+
+unsigned current_device() {
+  int current = 0;
+  if (device::active().get_device(&current) != device::status::success) return 0;
+  return static_cast<unsigned>(current);
+}
+
 Result<void> launch_host_task(StreamHandle stream, std::function<void()> task) {
   if (!active()) return MemoryError::Unsupported;
   device::Api& api = device::active();
@@ -97,6 +108,14 @@ Result<void> launch_host_task(StreamHandle stream, std::function<void()> task) {
 
 void* host_alias(const void* device_pointer) noexcept {
   if (!active()) return const_cast<void*>(device_pointer);
+  // In a kernel (a host task), another device's memory needs pool or peer access;
+  // without it the kernel's device faults, as a GPU's would.
+  if (const int device = detail::cpu::running_kernel_device(); device >= 0) {
+    try {
+      if (!detail::cpu::reachable_from(device_pointer, device)) detail::cpu::kernel_fault(device);
+    } catch (...) {  // out of memory looking it up: no verdict
+    }
+  }
   return detail::cpu::host_view(device_pointer);
 }
 

@@ -122,11 +122,24 @@ Result<void> synchronize(StreamHandle stream);
 Result<void> synchronize_device(unsigned device = 0);
 
 /**
+ * @brief Makes @p device the calling thread's current device (`cudaSetDevice`
+ * on the CPU device), as an application about to use several GPUs does;
+ * limen's own calls run on their manager's device whatever the current one is.
+ * DeviceError for a device the CPU device does not model.
+ */
+Result<void> set_current_device(unsigned device);
+
+/** @brief The calling thread's current device (`cudaGetDevice`). */
+[[nodiscard]] unsigned current_device();
+
+/**
  * @brief Queues @p task on @p stream: the CPU device's stand-in for a kernel
  * launch. It runs in stream order (after the work queued before it, before
  * the work queued after it) on the stream's worker thread, never in the
- * caller, so it may wait for something the caller does next. Inside it, reach device memory through host_alias(). Like a
- * CUDA host function, it must not call limen or queue work itself.
+ * caller, so it may wait for something the caller does next. Inside it,
+ * reach device memory through host_alias(). Like a CUDA host function, it
+ * must not call limen or queue work itself. It runs as a kernel of the
+ * stream's device, whichever device is current.
  * Unsupported on a GPU (launch a kernel there); DeviceError, with the reason
  * in last_error(), for a stream the CPU device did not create.
  */
@@ -135,7 +148,12 @@ Result<void> launch_host_task(StreamHandle stream, std::function<void()> task);
 /**
  * @brief The host address of the bytes behind @p device_pointer, for host
  * tasks to read and write device memory. Pinned, managed and host pointers
- * come back unchanged (as everything does on a GPU).
+ * come back unchanged (as everything does on a GPU). Called in a host task on
+ * a stream of device B for memory of device A, it models a kernel on B
+ * touching A's memory: allowed when A's memory pool granted B access
+ * (`ManagerConfig::peer_access`) or, for a plain allocation, when B enabled
+ * peer access to A; otherwise device B faults (a sticky
+ * `cudaErrorIllegalAddress` that its next call reports).
  */
 [[nodiscard]] void* host_alias(const void* device_pointer) noexcept;
 

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace limen {
 
@@ -30,8 +31,18 @@ enum class HostWait : std::uint8_t {
 struct ManagerConfig {
   /// Number of slots; all memory is allocated at construction.
   std::size_t capacity = 1024;
-  /// CUDA device ordinal (0..15) for device memory, pools and streams.
+  /// CUDA device ordinal (0..15) for device memory, pools and streams. Every call the
+  /// manager makes runs on this device, whatever the calling thread's current device is.
   unsigned device = 0;
+  /// Other devices whose kernels may read and write the slots (through device_view() or
+  /// a lease's pointer). Device memory is otherwise reachable from its own device only:
+  /// the manager's memory pool grants each of them access (cudaMemPoolSetAccess), or,
+  /// on a device without pools, each enables peer access to this one
+  /// (cudaDeviceEnablePeerAccess, which lasts for the process). Construction fails with
+  /// `Unsupported` for a device that cannot reach this one (cudaDeviceCanAccessPeer) or
+  /// does not exist. Pinned and managed slots are reachable from every device already;
+  /// the list is checked and changes nothing there.
+  std::vector<unsigned> peer_access;
   /// The stream `lease(token)` uses when none is given; empty: the manager creates and
   /// owns one. A borrowed stream must outlive the manager; limen never uses it for its own
   /// copies (those run on a private stream) and never touches it in teardown.

@@ -13,13 +13,18 @@
 #include "slot_backend.hpp"
 
 #include <cstring>
+#include <vector>
 
 namespace limen::detail {
 namespace {
 
 class DeviceBackend final : public SlotBackend {
  public:
-  DeviceBackend(const BackendSpec& spec, device::Api& api) : SlotBackend(spec, api) {}
+  DeviceBackend(const BackendSpec& spec, device::Api& api) : SlotBackend(spec, api) {
+    for (const unsigned peer : spec.config.peer_access) {
+      if (peer != spec.config.device) peers_.push_back(static_cast<int>(peer));
+    }
+  }
 
   Result<void> prepare_host_access(std::uint32_t slot) override {
     if (lost()) return MemoryError::DeviceError;
@@ -100,6 +105,23 @@ class DeviceBackend final : public SlotBackend {
     return {};
   }
 
+  /// cudaDeviceEnablePeerAccess on each peer, towards this device (already enabled is fine).
+  Result<void> enable_peer_access() {
+    for (const int peer : peers_) {
+      const DeviceScope on_peer(api_, peer);
+      if (on_peer.status() != device::status::success) {
+        return failed(on_peer.status(), "cudaSetDevice", __FILE__, __LINE__);
+      }
+      const device::Status status = api_.enable_peer_access(ordinal_);
+      if (status == device::status::peer_access_already_enabled) {
+        forget(api_, status);
+      } else if (status != device::status::success) {
+        return failed(status, "cudaDeviceEnablePeerAccess", __FILE__, __LINE__);
+      }
+    }
+    return {};
+  }
+
   Result<void> allocate() override {
     const std::size_t bytes = Allocation::padded(slot_bytes(), layout_.alignment);
     void* raw = nullptr;
@@ -108,11 +130,16 @@ class DeviceBackend final : public SlotBackend {
       LIMEN_DEVICE_TRY("cudaMemPoolCreate", api_.pool_create(&pool, ordinal_));
       pool_ = OwnedPool(api_, pool);
       LIMEN_DEVICE_TRY("cudaMemPoolSetAttribute", api_.pool_keep_all(pool));
+      for (const int peer : peers_) {
+        LIMEN_DEVICE_TRY("cudaMemPoolSetAccess", api_.pool_set_access(pool, peer));
+      }
       LIMEN_DEVICE_TRY("cudaMallocFromPoolAsync",
                        api_.malloc_from_pool_async(&raw, bytes, pool, copy_stream()));
       slots_ = Allocation(api_, raw, layout_.alignment, Memory::PoolDevice, copy_stream());
     } else {
-      // No stream-ordered allocator on this device: one plain allocation.
+      // No stream-ordered allocator on this device: one plain allocation, which
+      // peers reach once they enable peer access to this device.
+      if (auto enabled = enable_peer_access(); !enabled) return enabled;
       LIMEN_DEVICE_TRY("cudaMalloc", api_.malloc(&raw, bytes));
       slots_ = Allocation(api_, raw, layout_.alignment, Memory::Device, nullptr);
     }
@@ -125,6 +152,8 @@ class DeviceBackend final : public SlotBackend {
     host_base_ = shadow_.base();
     return {};
   }
+
+  std::vector<int> peers_;  ///< ManagerConfig::peer_access, less this device
 };
 
 }  // namespace

@@ -39,6 +39,32 @@ std::optional<OrError> refusal(device::Api& api, unsigned ordinal, Fallback fall
   return std::nullopt;
 }
 
+/// Why a device listed in ManagerConfig::peer_access cannot reach @p device's memory, if one cannot.
+std::optional<BackendOrError> peer_refusal(device::Api& api, const ManagerConfig& config) {
+  const int device = static_cast<int>(config.device);
+  int count = 0;
+  if (api.device_count(&count) != device::status::success) count = 0;
+  for (const unsigned peer : config.peer_access) {
+    if (peer == config.device) continue;  // a device always reaches its own memory
+    const std::string name = "peer_access device " + std::to_string(peer);
+    if (peer >= static_cast<unsigned>(count)) {
+      return BackendOrError{nullptr, MemoryError::Unsupported,
+                            name + " but there are " + std::to_string(count) + " device(s)"};
+    }
+    bool can = false;
+    if (api.can_access_peer(&can, static_cast<int>(peer), device) != device::status::success) {
+      (void)api.get_last_error();
+      can = false;
+    }
+    if (!can) {
+      return BackendOrError{nullptr, MemoryError::Unsupported,
+                            name + " cannot reach device " + std::to_string(device) +
+                                "'s memory (cudaDeviceCanAccessPeer)"};
+    }
+  }
+  return std::nullopt;
+}
+
 std::unique_ptr<SlotBackend> make_for(const BackendSpec& spec, device::Api& api) {
   switch (spec.kind) {
     case MemoryKind::PinnedHost: return make_pinned_backend(spec, api);
@@ -52,6 +78,7 @@ BackendOrError build(const BackendSpec& spec) {
   if (auto refused = refusal<BackendOrError>(api, spec.config.device, spec.config.fallback)) {
     return std::move(*refused);
   }
+  if (auto refused = peer_refusal(api, spec.config)) return std::move(*refused);
   std::unique_ptr<SlotBackend> backend = make_for(spec, api);
   if (auto ready = backend->init(); !ready) {
     const auto error = backend->last_error();

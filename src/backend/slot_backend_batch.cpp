@@ -68,6 +68,7 @@ Result<PinnedBuffer> SlotBackend::staging(std::size_t bytes) {
 
 Result<void> SlotBackend::copy_each(std::span<const std::uint32_t> slots, std::byte* flat,
                                     bool to_slots, StreamHandle stream) {
+  LIMEN_ON_DEVICE();  // the null stream is the current device's legacy stream
   const std::size_t bytes = layout_.payload_bytes;
   for (std::size_t i = 0; i < slots.size(); ++i) {
     std::byte* slot = device_payload(slots[i]);

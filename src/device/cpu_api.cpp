@@ -142,6 +142,7 @@ Status unsafe_call(int device) noexcept {
 /// A memory pool: which device it serves. Handles are the state's address.
 struct PoolState {
   int device = 0;
+  PoolAccess access = std::make_shared<std::atomic<std::uint32_t>>(0U);  ///< other devices' grants
 };
 
 struct Pools {
@@ -435,7 +436,7 @@ class CpuApi final : public device::Api {
     if (!valid_device(d)) return fail(st::invalid_device, current_device);
     if (const Status u = unsafe_call(d); u != st::success) return u;
     if (const Status s = begin(d, InjectedCall::Allocation); s != st::success) return s;
-    auto* state = new PoolState{d};
+    auto* state = new PoolState{d, std::make_shared<std::atomic<std::uint32_t>>(0U)};
     std::lock_guard lock(pools().mutex);
     pools().live.insert(state);
     *out = reinterpret_cast<Pool>(state);
@@ -458,6 +459,7 @@ class CpuApi final : public device::Api {
   Status pool_set_access(Pool pool, int peer) override {
     const PoolState* state = pool_or_null(pool);
     if (state == nullptr || !valid_device(peer)) return fail(st::invalid_value, current_device);
+    if (peer != state->device) state->access->fetch_or(1U << peer);
     return st::success;
   }
   Status malloc_from_pool_async(void** out, std::size_t bytes, Pool pool, Stream handle) override {
@@ -469,7 +471,8 @@ class CpuApi final : public device::Api {
     if (const Status b = begin(state->device, InjectedCall::Allocation); b != st::success) {
       return b;
     }
-    if (const Status a = device_allocate(state->device, bytes, out); a != st::success) {
+    if (const Status a = device_allocate(state->device, bytes, out, state->access);
+        a != st::success) {
       return fail(a, state->device);
     }
     return st::success;
@@ -583,6 +586,13 @@ class CpuApi final : public device::Api {
     StreamCore* s = stream_or_fail(handle, &status);
     if (s == nullptr) return status;
     if (const Status b = begin(s->device); b != st::success) return b;
+    // A kernel launch fails on a stream of another device than the current one.
+    if (s->device != current_device) return fail(st::invalid_resource_handle, current_device);
+    const int device = s->device;
+    if (!reachable_from(packed, device) || !reachable_from(slots.first, device)) {
+      // The kernel faults when it runs: the device is lost, nothing is copied.
+      return submit(*s, [device] { kernel_fault(device); }, TaskKind::Short);
+    }
     auto* flat = static_cast<std::byte*>(host_view(packed));
     const auto* where = static_cast<const std::uint32_t*>(host_view(indices));
     batch::SlotPayloads on_host = slots;
@@ -635,6 +645,25 @@ class CpuApi final : public device::Api {
 
 bool device_dead(int device) noexcept {
   return sticky(device) != st::success;
+}
+
+bool reachable_from(const void* ptr, int device) {
+  const int owner = device_of(ptr);
+  if (owner < 0 || owner == device) return true;  // host memory, or the device's own
+  if (const PoolAccess access = pool_access_of(ptr)) {
+    return (access->load(std::memory_order_acquire) >> device & 1U) != 0;  // cudaMemPoolSetAccess
+  }
+  // A plain allocation: cudaDeviceEnablePeerAccess, called on the accessing device.
+  const auto& peers = device_states()[static_cast<std::size_t>(device)].peers;
+  return (peers.load(std::memory_order_acquire) >> owner & 1U) != 0;
+}
+
+void kernel_fault(int device) noexcept {
+  if (!valid_device(device)) return;
+  Status expected = st::success;
+  device_states()[static_cast<std::size_t>(device)].sticky.compare_exchange_strong(
+      expected, st::illegal_address);
+  set_unusual(kSticky, true);  // the next call on the device reports it (and quiesces it)
 }
 
 device::Status launch_host_task(device::Stream handle, std::function<void()> task) {

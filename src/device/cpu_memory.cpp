@@ -59,7 +59,7 @@ bool maybe_device(const void* ptr) noexcept {
 /// a first-fit allocator over offsets.
 class Arena {
  public:
-  Status allocate(int device, std::size_t bytes, void** out) {
+  Status allocate(int device, std::size_t bytes, void** out, PoolAccess access) {
     std::lock_guard lock(mutex_);
     if (!reserve(device)) return memory_allocation;
     const std::size_t size = round_up(bytes == 0 ? 1 : bytes, kAlignment);
@@ -70,7 +70,7 @@ class Arena {
       const std::size_t left = it->second - size;
       free_.erase(it);
       if (left != 0) free_.emplace(offset + size, left);
-      live_.emplace(offset, size);
+      live_.emplace(offset, Block{size, std::move(access)});
       *out = base() + offset;
       return success;
     }
@@ -81,7 +81,7 @@ class Arena {
     std::lock_guard lock(mutex_);
     const auto it = live_.find(offset);
     if (it == live_.end()) return invalid_value;
-    const std::size_t size = it->second;
+    const std::size_t size = it->second.bytes;
     live_.erase(it);
     // Give the pages back (they read as zero again) and merge with free neighbours.
     std::byte* alias = alias_base() + offset;
@@ -104,6 +104,16 @@ class Arena {
   [[nodiscard]] void* alias(const void* p) const noexcept {
     const auto offset = reinterpret_cast<std::uintptr_t>(p) - start_.load(std::memory_order_acquire);
     return alias_base() + offset;
+  }
+
+  /// The pool access of the live block holding @p offset (null if none or plain).
+  PoolAccess access_at(std::size_t offset) {
+    std::lock_guard lock(mutex_);
+    auto it = live_.upper_bound(offset);
+    if (it == live_.begin()) return {};
+    --it;
+    if (offset >= it->first + it->second.bytes) return {};
+    return it->second.access;
   }
 
   [[nodiscard]] std::size_t offset_of(const void* p) const noexcept {
@@ -158,7 +168,11 @@ class Arena {
   std::byte* alias_ = nullptr;
   std::size_t bytes_ = 0;
   std::map<std::size_t, std::size_t> free_;  ///< offset -> bytes
-  std::map<std::size_t, std::size_t> live_;  ///< offset -> bytes
+  struct Block {
+    std::size_t bytes = 0;
+    PoolAccess access;  ///< the pool that served it; null for a plain allocation
+  };
+  std::map<std::size_t, Block> live_;  ///< offset -> block
 };
 
 std::array<Arena, kMaxDevices>& arenas() {
@@ -189,8 +203,16 @@ HostBlocks& host_blocks(HostKind kind) {
 
 }  // namespace
 
-Status device_allocate(int device, std::size_t bytes, void** out) {
-  return arenas()[static_cast<std::size_t>(device)].allocate(device, bytes, out);
+Status device_allocate(int device, std::size_t bytes, void** out, PoolAccess pool_access) {
+  return arenas()[static_cast<std::size_t>(device)].allocate(device, bytes, out,
+                                                             std::move(pool_access));
+}
+
+PoolAccess pool_access_of(const void* ptr) {
+  const int device = device_of(ptr);
+  if (device < 0) return {};
+  Arena& arena = arenas()[static_cast<std::size_t>(device)];
+  return arena.access_at(arena.offset_of(ptr));
 }
 
 Status device_deallocate(void* ptr) noexcept {

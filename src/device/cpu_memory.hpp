@@ -12,13 +12,24 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 
 namespace limen::detail::cpu {
 
 using device::Status;
 
-/** @brief @p bytes of device memory on @p device (256-byte aligned); memory_allocation when full. */
-Status device_allocate(int device, std::size_t bytes, void** out);
+/// Which other devices may reach a memory pool's allocations (bit d: device d), as
+/// cudaMemPoolSetAccess grants; shared by the pool and every block it served.
+using PoolAccess = std::shared_ptr<std::atomic<std::uint32_t>>;
+
+/**
+ * @brief @p bytes of device memory on @p device (256-byte aligned);
+ * memory_allocation when full. @p pool_access: the pool that served it (null:
+ * a plain allocation, which other devices reach through peer access).
+ */
+Status device_allocate(int device, std::size_t bytes, void** out, PoolAccess pool_access = {});
+/** @brief The pool access of the block @p ptr points into (null: a plain allocation or none). */
+[[nodiscard]] PoolAccess pool_access_of(const void* ptr);
 /** @brief Gives device memory back; invalid_value for anything not allocated by device_allocate. */
 Status device_deallocate(void* ptr) noexcept;
 /** @brief The device @p ptr's device memory belongs to, or -1 (host memory). */

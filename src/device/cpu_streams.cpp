@@ -106,6 +106,8 @@ bool pending(const StreamCore& stream) noexcept {
 
 // --- The deferred schedule ------------------------------------------------------------
 
+thread_local int kernel_device = -1;
+
 std::uint64_t mix(std::uint64_t x) noexcept {  // splitmix64
   x += 0x9E37'79B9'7F4A'7C15ULL;
   x = (x ^ (x >> 30)) * 0xBF58'476D'1CE4'E5B9ULL;
@@ -144,7 +146,11 @@ void execute(StreamCore& stream, Work& work) {
   if (deferred()) delay(stream);
   if (!work.task) return;
   if (work.kernel) {  // a host task stands for a kernel: a lost device cannot stop it
-    if (!dead(stream, work)) work.task();
+    if (!dead(stream, work)) {
+      kernel_device = stream.device;  // what host_alias() checks the kernel's pointers against
+      work.task();
+      kernel_device = -1;
+    }
     return;
   }
   {
@@ -327,6 +333,10 @@ class PerThreadStreams {
 };
 
 }  // namespace
+
+int running_kernel_device() noexcept {
+  return kernel_device;
+}
 
 StreamCore* per_thread_stream(int device) noexcept {
   thread_local PerThreadStreams streams;

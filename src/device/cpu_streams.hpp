@@ -148,6 +148,9 @@ extern constinit Immortal<EventTable> event_table;
  */
 [[nodiscard]] StreamCore* per_thread_stream(int device) noexcept;
 
+/** @brief The device whose kernel (host task) this thread is running now, or -1. */
+[[nodiscard]] int running_kernel_device() noexcept;
+
 /// The runtime's spellings of the default streams (cudaStreamLegacy, cudaStreamPerThread).
 inline constexpr std::uintptr_t kLegacyStream = 0x1;
 inline constexpr std::uintptr_t kPerThreadStream = 0x2;
