@@ -16,6 +16,7 @@
 #include <future>
 #include <memory>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 namespace limen::test {
@@ -213,10 +214,17 @@ TYPED_TEST(DeviceBatches, ABatchStagedForWorkOnASecondStream) {
   const auto tokens = m.store_batch(messages, side).value();
   std::vector<std::uint32_t> indices;
   for (MessageToken t : tokens) indices.push_back(t.index());
-  gate.open();
+  // Device memory: the upload is queued behind the gate, and the host read must
+  // wait for it. Pinned and managed batches are written by the host at once.
+  std::atomic<bool> opened{false};
+  std::thread kernel_ends = open_later(gate, opened);
+  EXPECT_EQ(m.read(tokens[199]).value()->payload, tensor(199 * 3 + 1));
+  if constexpr (std::is_same_v<TypeParam, DeviceManager<TestTensor>>) {
+    EXPECT_TRUE(opened.load()) << "the read did not wait for the batch";
+  }
+  kernel_ends.join();
   // Same stream: the work sees the batch without any synchronization.
   EXPECT_EQ(checksum_slots(side, m.device_view(), indices), sum_of(messages));
-  EXPECT_EQ(m.read(tokens[199]).value()->payload, tensor(199 * 3 + 1));
 }
 
 TYPED_TEST(DeviceBatches, GatherFeedsWorkAndScatterWritesBack) {
