@@ -311,5 +311,32 @@ TEST_F(Faults, FailedPrefetchIsADeviceError) {
   EXPECT_EQ(m.read(t).value()->payload, tensor(1));
 }
 
+// A GPU without concurrent managed access (WSL2, Windows, some virtual GPUs),
+// as the CPU device models it (ctest runs this with
+// LIMEN_CPU_DEVICE_CONCURRENT_MANAGED=0): managed slots could fault whenever
+// the host touched them while any kernel ran, so shared managers are refused
+// with the reason; the other classes work.
+TEST(ManagedWithoutConcurrentAccess, SharedManagersAreRefusedAndTheOtherClassesWork) {
+  if (!cpu_device::active() || cpu_device::settings().concurrent_managed_access) {
+    GTEST_SKIP() << "ctest runs this as ManagedWithoutConcurrentAccess, with "
+                    "LIMEN_CPU_DEVICE_CONCURRENT_MANAGED=0";
+  }
+  ManagerConfig c;
+  c.capacity = 4;
+  try {
+    SharedManager<TestTensor> m(c);
+    ADD_FAILURE() << "a shared manager was built on a device without concurrent managed access";
+  } catch (const MemoryErrorException& e) {
+    EXPECT_EQ(e.error(), MemoryError::Unsupported);
+    EXPECT_NE(std::string(e.what()).find("no concurrent managed access"), std::string::npos)
+        << e.what();
+  }
+  LIMEN_EXPECT_ERROR(SharedManager<TestTensor>::create(c), MemoryError::Unsupported);
+  DeviceManager<TestTensor> device(c);
+  EXPECT_EQ(device.read(device.store(message(1)).value()).value()->payload, tensor(1));
+  PinnedManager<TestTensor> pinned(c);
+  EXPECT_EQ(pinned.read(pinned.store(message(2)).value()).value()->payload, tensor(2));
+}
+
 }  // namespace
 }  // namespace limen::test

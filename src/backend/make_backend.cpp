@@ -65,6 +65,32 @@ std::optional<BackendOrError> peer_refusal(device::Api& api, const ManagerConfig
   return std::nullopt;
 }
 
+/**
+ * Why managed slots cannot be served on @p device, if they cannot. Without
+ * concurrentManagedAccess (WSL2, Windows, some virtual GPUs) the host may not
+ * touch any managed memory while a kernel runs that could reach it; one slot
+ * block shared by leases on any stream cannot be confined to one stream
+ * (cudaStreamAttachMemAsync attaches whole allocations), so only a
+ * device-wide wait would make host access safe. limen refuses instead.
+ */
+std::optional<BackendOrError> managed_refusal(device::Api& api, int device) {
+  device::Properties p;
+  if (api.device_properties(&p, device) != device::status::success) return std::nullopt;  // init says
+  const std::string which = "device " + std::to_string(device);
+  if (!p.managed_memory) {
+    return BackendOrError{nullptr, MemoryError::Unsupported,
+                          which + " has no managed memory (cudaDevAttrManagedMemory)"};
+  }
+  if (!p.concurrent_managed_access) {
+    return BackendOrError{
+        nullptr, MemoryError::Unsupported,
+        which + " has no concurrent managed access (cudaDevAttrConcurrentManagedAccess: "
+                "WSL2, Windows, some virtual GPUs): host access to managed slots could fault "
+                "while any kernel runs; use MemoryClass::device() or MemoryClass::pinned()"};
+  }
+  return std::nullopt;
+}
+
 std::unique_ptr<SlotBackend> make_for(const BackendSpec& spec, device::Api& api) {
   switch (spec.kind) {
     case MemoryKind::PinnedHost: return make_pinned_backend(spec, api);
@@ -79,6 +105,11 @@ BackendOrError build(const BackendSpec& spec) {
     return std::move(*refused);
   }
   if (auto refused = peer_refusal(api, spec.config)) return std::move(*refused);
+  if (spec.kind == MemoryKind::Shared) {  // managed memory
+    if (auto refused = managed_refusal(api, static_cast<int>(spec.config.device))) {
+      return std::move(*refused);
+    }
+  }
   std::unique_ptr<SlotBackend> backend = make_for(spec, api);
   if (auto ready = backend->init(); !ready) {
     const auto error = backend->last_error();
