@@ -307,6 +307,87 @@ TEST_F(Pool, FourThreadsAllocateAndReleaseAtOnce) {
   EXPECT_EQ(pool.stats().bytes_in_use, 0U);
 }
 
+// Four threads share one pool, each with its own stream, releasing immediately
+// and stream-ordered while a fifth injects every kind of fault (allocation,
+// event record with its substitute wait, event query, synchronisation). No
+// buffer is ever shared or reused before its work ran, failures are the
+// documented ones, and once every buffer is back, the streams idle and the pool
+// trimmed, every counter is exactly zero.
+TEST_F(Pool, FourThreadsUnderInjectedFaultsLeaveTheAccountingAtZero) {
+  PinnedBufferPool pool(small_chunks(std::size_t{2} << 20));
+  std::atomic<int> corrupted{0};
+  std::atomic<int> undocumented{0};
+  std::atomic<bool> stop{false};
+  auto worker = [&](unsigned seed) {
+    test::TestStream stream;
+    std::mt19937 rng(seed);
+    std::vector<PinnedBuffer> mine;
+    for (int i = 0; i < 3000; ++i) {
+      if (mine.size() < 12 && (rng() % 3 != 0 || mine.empty())) {
+        auto buffer = pool.allocate(1 + rng() % 20000);
+        if (!buffer) {
+          const MemoryError e = buffer.error();
+          if (e != MemoryError::DeviceError && e != MemoryError::NoFreeSlots) {
+            undocumented.fetch_add(1);
+          }
+          continue;
+        }
+        std::memset(buffer->data(), static_cast<int>(seed), buffer->size());
+        mine.push_back(std::move(*buffer));
+        continue;
+      }
+      const std::size_t at = rng() % mine.size();
+      PinnedBuffer& b = mine[at];
+      for (std::byte byte : b.span()) {
+        if (byte != static_cast<std::byte>(seed)) corrupted.fetch_add(1);
+      }
+      if (rng() % 2 == 0) {
+        const std::byte* data = b.data();
+        const std::size_t n = b.size();
+        // "A kernel" still reads the buffer: it must not be handed out before this runs.
+        (void)cpu_device::launch_host_task(stream, [data, n, seed, &corrupted] {
+          for (std::size_t k = 0; k < n; ++k) {
+            if (data[k] != static_cast<std::byte>(seed)) {
+              corrupted.fetch_add(1);
+              break;
+            }
+          }
+        });
+        pool.release(std::move(b), stream);
+      }
+      mine.erase(mine.begin() + static_cast<long>(at));
+    }
+    mine.clear();
+    (void)cpu_device::synchronize(stream);
+  };
+  std::thread injector([&] {
+    std::mt19937 rng(99);
+    const FaultKind kinds[] = {FaultKind::Allocation, FaultKind::EventRecord,
+                               FaultKind::EventQuery, FaultKind::Synchronize};
+    while (!stop.load()) {
+      fault_injection::inject_faults(kinds[rng() % 4], 1 + rng() % 2);
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  });
+  std::vector<std::thread> threads;
+  for (unsigned t = 1; t <= 4; ++t) threads.emplace_back(worker, t);
+  for (auto& t : threads) t.join();
+  stop.store(true);
+  injector.join();
+  fault_injection::clear_faults();
+  ASSERT_TRUE(cpu_device::synchronize_device().has_value());  // every "kernel" has run
+  EXPECT_EQ(corrupted.load(), 0) << "a buffer was shared, or reused before its work ran";
+  EXPECT_EQ(undocumented.load(), 0) << "an allocation failed with an undocumented error";
+  (void)pool.trim();  // brings back buffers quarantined by faults (a device-wide wait)
+  const PoolStats s = pool.stats();
+  EXPECT_EQ(s.pending_releases, 0U);
+  EXPECT_EQ(s.quarantined_bytes, 0U);
+  EXPECT_EQ(s.bytes_in_use, 0U);
+  EXPECT_EQ(s.bytes_reserved, 0U);
+  EXPECT_EQ(s.chunks, 0U);
+  EXPECT_LE(s.peak_bytes_in_use, std::uint64_t{2} << 20);
+}
+
 TEST_F(Pool, AMovedFromPoolIsEmpty) {
   PinnedBufferPool pool(small_chunks());
   auto buffer = pool.allocate(64).value();
