@@ -72,8 +72,11 @@ class PoolDriver {
   PoolDriver& operator=(const PoolDriver&) = delete;
 
   void run() {
+    static const bool tracing = std::getenv("LIMEN_FUZZ_TRACE") != nullptr;
     for (int step = 0; step < 64 && in_.remaining_bytes() > 0; ++step) {
-      switch (in_.ConsumeIntegralInRange<int>(0, 8)) {
+      const int op = in_.ConsumeIntegralInRange<int>(0, 8);
+      if (tracing) std::fprintf(stderr, "[pool fuzz] step %d: op %d\n", step, op);
+      switch (op) {
         case 0: allocate(); break;
         case 1: give_back(/*ordered=*/false); break;
         case 2: give_back(/*ordered=*/true); break;
@@ -236,13 +239,13 @@ class PoolDriver {
     }
     live_.clear();
     while (!pmr_.empty()) pmr_deallocate_last();
-    if (!sticky_) {
-      LIMEN_POOL_CHECK(cpu_device::synchronize(stream_).has_value(), "the stream failed");
-    }
+    // A sticky fault injected but never taken leaves the device working.
+    const bool lost = runtime_info().device_lost(0).has_value();
+    if (!lost) LIMEN_POOL_CHECK(cpu_device::synchronize(stream_).has_value(), "the stream failed");
     (void)pool_.trim();  // brings back quarantined buffers after a device-wide wait
     const PoolStats s = pool_.stats();
     LIMEN_POOL_CHECK(s.pending_releases == 0, "releases still pending at the end");
-    if (sticky_) return;  // a lost device cannot confirm that quarantined work is over
+    if (lost) return;  // a lost device cannot confirm that quarantined work is over
     LIMEN_POOL_CHECK(s.bytes_in_use == 0, "bytes still in use with every buffer back");
     LIMEN_POOL_CHECK(s.quarantined_bytes == 0, "bytes still quarantined after trim");
     LIMEN_POOL_CHECK(s.bytes_reserved == 0 && s.chunks == 0, "chunks left after trim");
@@ -270,6 +273,10 @@ void run(FuzzedDataProvider& in) {
   config.chunk_bytes = std::size_t{4096} << in.ConsumeIntegralInRange<int>(0, 6);
   config.max_bytes = in.ConsumeBool() ? 0 : in.ConsumeIntegralInRange<std::size_t>(1, 1 << 20);
   config.name = "fuzz";
+  if (std::getenv("LIMEN_FUZZ_TRACE") != nullptr) {
+    std::fprintf(stderr, "[pool fuzz] chunk %zu, max_bytes %zu\n", config.chunk_bytes,
+                 config.max_bytes);
+  }
   PinnedBufferPool pool(config);
   PoolDriver(in, pool, config).run();
 }
