@@ -93,6 +93,14 @@ Result<void> set_current_device(unsigned device_ordinal) {
   return check(api, api.set_device(static_cast<int>(device_ordinal)), "cudaSetDevice");
 }
 
+bool lost() noexcept {
+  if (!active()) return false;
+  for (unsigned d = 0; d < settings().devices; ++d) {
+    if (detail::cpu::device_dead(static_cast<int>(d))) return true;
+  }
+  return false;
+}
+
 unsigned current_device() {
   int current = 0;
   if (device::active().get_device(&current) != device::status::success) return 0;

@@ -13,6 +13,7 @@
 #include <array>
 #include <mutex>
 #include <string>
+#include <vector>
 
 namespace limen {
 namespace {
@@ -52,14 +53,22 @@ DeviceErrorInfo context_error(device::Api& api, device::Status error, int ordina
   return info;
 }
 
-/// Creates a context on the listed devices in order until one works (the rest
-/// are left untouched: a context costs device memory, and most processes use
-/// one device). Returns whether one did; the caller's current device is kept.
+/// Creates a context on the caller's current device, then on the others in
+/// order, until one works (the rest are left untouched: a context costs device
+/// memory, and in a job with one process per GPU, or in exclusive-process
+/// mode, touching another process's GPU would take it from that process).
+/// Returns whether one did; the caller's current device is kept.
 bool find_usable_device(device::Api& api, RuntimeInfo& info) {
   int caller = 0;
   if (api.get_device(&caller) != device::status::success) caller = 0;
-  bool usable = false;
+  std::vector<DeviceInfo*> order;
   for (DeviceInfo& d : info.devices) {
+    if (d.ordinal == caller) order.insert(order.begin(), &d);
+    else order.push_back(&d);
+  }
+  bool usable = false;
+  for (DeviceInfo* dp : order) {
+    DeviceInfo& d = *dp;
     const device::Status error = api.set_device(d.ordinal);
     if (error == device::status::success) {
       usable = true;
@@ -104,7 +113,7 @@ RuntimeInfo probe_runtime(device::Api* cuda) {
   if (!find_usable_device(*cuda, info)) {
     const DeviceErrorInfo& first = *info.devices.front().context_error;
     info.fallback_reason = "no device could create a context (device 0: " + first.name + ", " +
-                           first.text + ")";
+                           first.text + ")";  // every device has one here
     return info;
   }
   info.fallback_active = false;

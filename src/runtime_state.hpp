@@ -14,7 +14,8 @@ class Api;
 /**
  * @brief The probe behind runtime_info(), over @p cuda (null: built without
  * the CUDA runtime). The GPU path needs a device count and a context on at
- * least one device (the first that gives one; the devices tried before it get
+ * least one device (the caller's current device first, then the others in
+ * order; the devices tried before the first that works get
  * DeviceInfo::context_error); every failure is the CPU device, with the reason,
  * and leaves neither a pending error nor another current device behind. Tests
  * run it over the CPU device with injected Context faults.

@@ -218,6 +218,40 @@ TEST_P(BothSchedules, APerThreadStreamsWorkStillRunsAfterItsThreadExits) {
   EXPECT_TRUE(ran.load());
 }
 
+TEST_F(CpuDevice, ADefaultStreamCannotBeDestroyed) {
+  LIMEN_EXPECT_ERROR(cpu_device::destroy_stream(StreamHandle::per_thread()),
+                     MemoryError::DeviceError);
+  EXPECT_EQ(cpu_device::last_error()->code, 400);  // cudaErrorInvalidResourceHandle
+  LIMEN_EXPECT_ERROR(cpu_device::destroy_stream(StreamHandle::legacy()), MemoryError::DeviceError);
+  std::atomic<bool> ran{false};
+  ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::per_thread(), [&] {
+    ran.store(true);
+  }).has_value());
+  ASSERT_TRUE(cpu_device::synchronize(StreamHandle::per_thread()).has_value());
+  EXPECT_TRUE(ran.load());
+}
+
+// A blocking stream destroyed mid-capture ends its capture: the legacy stream
+// no longer reports that it would join one, and a new stream in its place
+// captures nothing.
+TEST_F(CpuDevice, AStreamDestroyedWhileCapturingEndsItsCapture) {
+  const StreamHandle blocking = cpu_device::create_stream(0, /*blocking=*/true).value();
+  ASSERT_TRUE(cpu_device::begin_capture(blocking).has_value());
+  ASSERT_TRUE(cpu_device::destroy_stream(blocking).has_value());
+  std::atomic<bool> ran{false};
+  ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::legacy(), [&] {
+    ran.store(true);
+  }).has_value()) << "the legacy stream still sees a capture";
+  ASSERT_TRUE(cpu_device::synchronize(StreamHandle::legacy()).has_value());
+  EXPECT_TRUE(ran.load());
+  const StreamHandle next = cpu_device::create_stream(0, /*blocking=*/true).value();
+  std::atomic<bool> next_ran{false};
+  ASSERT_TRUE(cpu_device::launch_host_task(next, [&] { next_ran.store(true); }).has_value());
+  ASSERT_TRUE(cpu_device::synchronize(next).has_value());
+  EXPECT_TRUE(next_ran.load()) << "a new stream inherited the destroyed one's capture";
+  (void)cpu_device::destroy_stream(next);
+}
+
 TEST_F(CpuDevice, DeviceMemoryFaultsOnHostAccessButNotInHostTasks) {
   ManagerConfig c;
   c.capacity = 2;

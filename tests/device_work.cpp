@@ -8,6 +8,7 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <thread>
 #include <vector>
 
@@ -32,9 +33,10 @@ struct Gate::State {
 
 Gate::Gate(StreamHandle stream) : state_(std::make_shared<State>()) {
   if (on_cpu_device()) {
+    // Like a kernel, it ends when its device is lost (the loss waits for it).
     EXPECT_TRUE(cpu_device::launch_host_task(stream, [state = state_] {
-                  for (int v = state->open.load(); v == 0; v = state->open.load()) {
-                    state->open.wait(v);
+                  while (state->open.load() == 0 && !cpu_device::lost()) {
+                    std::this_thread::sleep_for(std::chrono::microseconds(200));
                   }
                 }).has_value());
     return;

@@ -70,9 +70,8 @@ TEST_F(Probe, NoDeviceThatCanCreateAContextIsTheCpuDevice) {
   EXPECT_EQ(api().peek_at_last_error(), 0);
 }
 
-TEST_F(Probe, ABusyFirstDeviceLeavesTheNextAndKeepsTheCallersDevice) {
+TEST_F(Probe, ABusyDeviceLeavesTheNextAndKeepsTheCallersDevice) {
   if (devices() < 2) GTEST_SKIP() << "needs LIMEN_CPU_DEVICES=2 (ctest sets it)";
-  ASSERT_EQ(api().set_device(1), 0);
   fault_injection::inject_faults(FaultKind::Context, 1, kDevicesUnavailable);  // device 0 only
   const RuntimeInfo info = detail::probe_runtime(&api());
   EXPECT_FALSE(info.fallback_active) << info.fallback_reason;
@@ -81,8 +80,29 @@ TEST_F(Probe, ABusyFirstDeviceLeavesTheNextAndKeepsTheCallersDevice) {
   EXPECT_FALSE(info.devices[1].context_error.has_value());
   int current = -1;
   ASSERT_EQ(api().get_device(&current), 0);
-  EXPECT_EQ(current, 1) << "the probe changed the caller's current device";
+  EXPECT_EQ(current, 0) << "the probe changed the caller's current device";
   EXPECT_EQ(api().peek_at_last_error(), 0);
+}
+
+// A process that chose its GPU (one rank per GPU) is probed on that GPU only:
+// in exclusive-process mode, a context on another would take it from its owner.
+TEST_F(Probe, TheCallersCurrentDeviceIsTriedFirstAndAlone) {
+  if (devices() < 2) GTEST_SKIP() << "needs LIMEN_CPU_DEVICES=2 (ctest sets it)";
+  ASSERT_EQ(api().set_device(1), 0);
+  fault_injection::inject_faults(FaultKind::Context, 1, kDevicesUnavailable);
+  const RuntimeInfo info = detail::probe_runtime(&api());
+  // The first try (device 1) failed, so device 0 was tried next and worked.
+  EXPECT_FALSE(info.fallback_active) << info.fallback_reason;
+  ASSERT_TRUE(info.devices[1].context_error.has_value()) << "device 1 was not tried first";
+  EXPECT_FALSE(info.devices[0].context_error.has_value());
+  fault_injection::clear_faults();
+  (void)api().get_last_error();
+  const RuntimeInfo again = detail::probe_runtime(&api());  // device 1 works now
+  EXPECT_FALSE(again.devices[0].context_error.has_value());
+  EXPECT_FALSE(again.devices[1].context_error.has_value());
+  int current = -1;
+  ASSERT_EQ(api().get_device(&current), 0);
+  EXPECT_EQ(current, 1) << "the probe changed the caller's current device";
 }
 
 }  // namespace

@@ -106,6 +106,32 @@ MUTATIONS = [
      "      auto polled = backend_->work_done(index);\n      if (!polled) return fail(polled.error());\n      done = *polled;",
      "      done = true;",
      "free: a slot whose work is in flight is freed stream-ordered (event query)"),
+    # Graph capture and several devices (the CPU device models both).
+    ("src/backend/slot_backend.cpp",
+     "  // order host access after it: Unsupported, and the core sets the slot aside.\n"
+     "  if (auto refused = refuse_capture(stream); !refused) return refused;",
+     "",
+     "lease end on a capturing stream: refused, the slot poisoned and set aside (capture check)"),
+    ("src/backend/slot_backend.cpp",
+     "Result<void> SlotBackend::end_device_use(std::uint32_t slot, StreamHandle stream) noexcept {\n"
+     "  if (lost()) return MemoryError::DeviceError;\n  LIMEN_ON_DEVICE();",
+     "Result<void> SlotBackend::end_device_use(std::uint32_t slot, StreamHandle stream) noexcept {\n"
+     "  if (lost()) return MemoryError::DeviceError;",
+     "lease end: the event is recorded under the manager's device (device scope)"),
+    ("src/backend/slot_backend_batch.cpp",
+     "Result<void> SlotBackend::end_batch(std::span<const std::uint32_t> slots, StreamHandle stream) {\n"
+     "  LIMEN_ON_DEVICE();",
+     "Result<void> SlotBackend::end_batch(std::span<const std::uint32_t> slots, StreamHandle stream) {",
+     "batch end: the batch's event is recorded under the manager's device (device scope)"),
+    ("src/backend/pool_memory.cpp",
+     "  if (health_.lost()) return MemoryError::DeviceError;\n  const DeviceScope scope(api_, ordinal_);",
+     "  if (health_.lost()) return MemoryError::DeviceError;\n"
+     "  const DeviceScope scope(api_, ordinal_, /*only_device=*/true);",
+     "pinned pool release: the event is made and recorded under the pool's device (device scope)"),
+    ("src/backend/device_backend.cpp",
+     'LIMEN_DEVICE_TRY("cudaMemPoolSetAccess", api_.pool_set_access(pool, peer));',
+     "(void)peer;",
+     "peer access: the slots' pool grants each listed peer access (cudaMemPoolSetAccess)"),
 ]
 
 

@@ -133,6 +133,15 @@ Result<void> set_current_device(unsigned device);
 [[nodiscard]] unsigned current_device();
 
 /**
+ * @brief Whether a sticky error (e.g. a faulting kernel) has made any CPU
+ * device unusable. On a GPU the context's death stops every kernel; on the CPU
+ * device, once the loss is reported to a caller, it waits for the host tasks
+ * still running, so a host task that waits for something (a flag, a gate)
+ * should give up when this turns true.
+ */
+[[nodiscard]] bool lost() noexcept;
+
+/**
  * @brief Queues @p task on @p stream: the CPU device's stand-in for a kernel
  * launch. It runs in stream order (after the work queued before it, before
  * the work queued after it) on the stream's worker thread, never in the

@@ -27,9 +27,10 @@ struct DeviceInfo {
   /**
    * @brief Set when the probe could not create a context on this device (for
    * example cudaErrorDevicesUnavailable: another process holds it in
-   * exclusive-process mode). The probe tries the devices in order and stops at
-   * the first that works, so devices after it are not tried (empty); a manager
-   * on a device without a context fails at construction with `DeviceError`.
+   * exclusive-process mode). The probe tries the calling thread's current
+   * device first, then the others in order, and stops at the first that works,
+   * so devices after it are not tried (empty); a manager on a device without a
+   * context fails at construction with `DeviceError`.
    */
   std::optional<DeviceErrorInfo> context_error;
 };

@@ -29,8 +29,10 @@ namespace limen {
  * the calling thread's own default stream, a blocking stream that serialises
  * with the legacy one but not with other threads' or other blocking streams.
  * Like `cudaStreamPerThread` itself, it means the stream of whichever thread
- * makes the call: a lease begun with it and ended from another thread ends on
- * that other thread's stream.
+ * makes the call, on the device limen's call runs on (the manager's): a lease
+ * begun with it and ended from another thread ends on that other thread's
+ * stream, and kernels meant to be ordered with it must be launched with the
+ * manager's device current.
  */
 class StreamHandle {
  public:

@@ -39,11 +39,16 @@ std::optional<OrError> refusal(device::Api& api, unsigned ordinal, Fallback fall
   return std::nullopt;
 }
 
-/// Why a device listed in ManagerConfig::peer_access cannot reach @p device's memory, if one cannot.
-std::optional<BackendOrError> peer_refusal(device::Api& api, const ManagerConfig& config) {
+/// Why a device listed in ManagerConfig::peer_access cannot reach @p device's memory, if one
+/// cannot. Pinned and managed slots are reachable from every device: only the ordinals count.
+std::optional<BackendOrError> peer_refusal(device::Api& api, const ManagerConfig& config,
+                                           MemoryKind kind) {
   const int device = static_cast<int>(config.device);
   int count = 0;
-  if (api.device_count(&count) != device::status::success) count = 0;
+  if (const device::Status s = api.device_count(&count); s != device::status::success) {
+    (void)api.get_last_error();
+    return std::nullopt;  // refusal() already asked; construction reports the device's state
+  }
   for (const unsigned peer : config.peer_access) {
     if (peer == config.device) continue;  // a device always reaches its own memory
     const std::string name = "peer_access device " + std::to_string(peer);
@@ -51,6 +56,7 @@ std::optional<BackendOrError> peer_refusal(device::Api& api, const ManagerConfig
       return BackendOrError{nullptr, MemoryError::Unsupported,
                             name + " but there are " + std::to_string(count) + " device(s)"};
     }
+    if (kind != MemoryKind::Device) continue;
     bool can = false;
     if (api.can_access_peer(&can, static_cast<int>(peer), device) != device::status::success) {
       (void)api.get_last_error();
@@ -104,7 +110,7 @@ BackendOrError build(const BackendSpec& spec) {
   if (auto refused = refusal<BackendOrError>(api, spec.config.device, spec.config.fallback)) {
     return std::move(*refused);
   }
-  if (auto refused = peer_refusal(api, spec.config)) return std::move(*refused);
+  if (auto refused = peer_refusal(api, spec.config, spec.kind)) return std::move(*refused);
   if (spec.kind == MemoryKind::Shared) {  // managed memory
     if (auto refused = managed_refusal(api, static_cast<int>(spec.config.device))) {
       return std::move(*refused);

@@ -145,20 +145,18 @@ void execute(StreamCore& stream, Work& work) {
   }
   if (deferred()) delay(stream);
   if (!work.task) return;
-  if (work.kernel) {  // a host task stands for a kernel: a lost device cannot stop it
-    if (!dead(stream, work)) {
-      kernel_device = stream.device;  // what host_alias() checks the kernel's pointers against
-      work.task();
-      kernel_device = -1;
-    }
-    return;
-  }
   {
     std::lock_guard lock(stream.mutex);
     if (dead(stream, work)) return;
-    stream.touching = true;  // quiesce() waits until it is over
+    // quiesce() waits until it is over: once a device's loss is reported, none
+    // of its work runs any more, a kernel (host task) included, as on a GPU,
+    // where the context's death stops every kernel. Host tasks that wait for
+    // something give up when their device is lost (cpu_device::lost()).
+    stream.touching = true;
   }
+  if (work.kernel) kernel_device = stream.device;  // what host_alias() checks pointers against
   work.task();
+  kernel_device = -1;
   std::lock_guard lock(stream.mutex);
   stream.touching = false;
   stream.idle.notify_all();
@@ -255,6 +253,8 @@ void init_stream(StreamCore& s, int device, unsigned flags, bool internal, bool 
   s.legacy = legacy;
   s.rng = mix(streams_made.fetch_add(1) + 1);
   s.queue.clear();
+  s.capture = nullptr;
+  s.per_thread = false;
   s.busy = false;
   s.stopping = false;
   s.has_worker = false;
@@ -308,7 +308,12 @@ class PerThreadStreams {
   PerThreadStreams() { made_.fill(nullptr); }
   ~PerThreadStreams() {
     for (StreamCore* s : made_) {
-      if (s != nullptr) (void)destroy_stream(*s);  // its queued work still runs
+      if (s == nullptr) continue;
+      {
+        std::lock_guard lock(s->mutex);
+        s->per_thread = false;  // the thread is gone: its default stream may go
+      }
+      (void)destroy_stream(*s);  // its queued work still runs
     }
   }
   PerThreadStreams(const PerThreadStreams&) = delete;
@@ -321,6 +326,10 @@ class PerThreadStreams {
         device::Stream handle = nullptr;
         if (create_stream(&handle, device, 0, false) == success) {
           s = stream_table.value.resolve(reinterpret_cast<std::uintptr_t>(handle));
+          if (s != nullptr) {
+            std::lock_guard lock(s->mutex);
+            s->per_thread = true;
+          }
         }
       } catch (...) {  // out of memory for its bookkeeping: no stream, an invalid handle
       }
@@ -363,8 +372,12 @@ Status create_stream(device::Stream* out, int device, unsigned flags, bool inter
   return success;
 }
 
+/// A stream destroyed while it captures: its capture ends, invalidated (defined below).
+void abandon_capture(StreamCore& stream) noexcept;
+
 Status destroy_stream(StreamCore& s) noexcept {
-  if (s.legacy) return invalid_resource_handle;
+  if (s.legacy || s.per_thread) return invalid_resource_handle;  // default streams live on
+  abandon_capture(s);
   unregister_blocking(s);
   streams().retire(s.index);  // the handle is stale from now on
   std::lock_guard lock(s.mutex);
@@ -423,16 +436,18 @@ Status submit(StreamCore& stream, std::function<void()> task, TaskKind kind) {
 }
 
 Status wait_event(StreamCore& stream, const EventCore& event) {
+  std::lock_guard lock(stream.mutex);
+  // A graph cannot wait for an event recorded outside its capture, done or not:
+  // CUDA's answer does not depend on timing, so neither does this one.
+  if (stream.capture) {
+    stream.capture->invalidated = true;
+    return device::status::capture_isolation;
+  }
   const std::uint64_t mark = event.mark.load(std::memory_order_acquire);
   if (mark == 0) return success;
   const auto other = static_cast<std::uint32_t>((mark >> kSeqBits) - 1);
   const std::uint64_t seq = mark & kSeqMask;
   if (stream_at(other).completed.load(std::memory_order_acquire) >= seq) return success;
-  std::lock_guard lock(stream.mutex);
-  if (stream.capture) {  // a graph cannot wait for work outside its capture
-    stream.capture->invalidated = true;
-    return device::status::capture_isolation;
-  }
   Work wait;
   wait.kind = Work::Kind::Wait;
   wait.wait_stream = other;
@@ -541,6 +556,20 @@ Status end_capture(StreamCore& stream, std::vector<CapturedTask>* tasks) {
   if (capture->invalidated) return device::status::capture_invalidated;
   *tasks = std::move(capture->tasks);
   return success;
+}
+
+void abandon_capture(StreamCore& stream) noexcept {
+  std::shared_ptr<Capture> capture;
+  {
+    std::lock_guard lock(stream.mutex);
+    capture = std::move(stream.capture);
+    stream.capture = nullptr;
+  }
+  if (!capture) return;
+  Captures& c = captures();
+  std::lock_guard lock(c.mutex);
+  std::erase_if(c.active, [&](const auto& entry) { return entry.first == capture; });
+  set_unusual(kCapturing, !c.active.empty());
 }
 
 bool capturing(StreamCore& stream) noexcept {

@@ -99,6 +99,7 @@ class StreamCore {
   bool non_blocking = true;  ///< false: serialises with the legacy default stream
   bool internal = false;     ///< limen's private copy stream (never held)
   bool legacy = false;       ///< the device's legacy default stream
+  bool per_thread = false;   ///< a thread's per-thread default stream (never destroyed by callers)
   std::uint64_t rng = 0;     ///< the deferred schedule's delays
 
   std::atomic<std::uint64_t> submitted{0};  ///< seq of the last work queued

@@ -215,13 +215,16 @@ bool run_death_test(const std::function<bool(int)>& predicate) {
   if (g_running == nullptr || g_self.empty()) return false;
   std::fflush(stdout);
   const std::string filter = "--gtest_filter=" + g_running->full_name();
+  // The child only execs (fork in a threaded program allows nothing else), so
+  // its marker goes in the environment before the fork.
+  setenv(kDeathChild, "1", 1);
   const pid_t child = fork();
-  if (child < 0) return false;
   if (child == 0) {  // exec at once: nothing of the parent's CUDA state is touched
-    setenv(kDeathChild, "1", 1);
     execl(g_self.c_str(), g_self.c_str(), filter.c_str(), static_cast<char*>(nullptr));
     std::_Exit(127);
   }
+  unsetenv(kDeathChild);
+  if (child < 0) return false;
   int status = 0;
   if (waitpid(child, &status, 0) != child) return false;
   return predicate(status);
