@@ -91,8 +91,10 @@ MUTATIONS = [
      "if (const device::Status status = device::status::success;",
      "pinned pool release: the event recorded on the releasing stream (event record)"),
     ("src/backend/pool_memory.cpp",
-     "  const device::Status status = api_.event_synchronize(events_[*id].get());\n  recycle(*id);",
-     "  const device::Status status = device::status::success;\n  recycle(*id);",
+     "  if (const device::Status s = api_.event_synchronize(spare_.get());\n"
+     "      s != device::status::success) {",
+     "  if (const device::Status s = device::status::success;\n"
+     "      s != device::status::success) {",
      "pinned pool release substitute: the host waits for the stream (host wait)"),
     ("src/backend/pool_memory.cpp",
      "  quietly(api_, api_.event_synchronize(events_[id].get()));",
