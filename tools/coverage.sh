@@ -16,7 +16,7 @@ for schedule in immediate deferred; do
   LIMEN_CPU_DEVICE_SCHEDULE=$schedule ctest --preset coverage >/dev/null
 done
 common=(--root . --object-directory build/coverage --exclude-unreachable-branches
-        --exclude-directories 'build/coverage/CMakeFiles')
+        --exclude-directories 'build/coverage/CMakeFiles/[0-9]')  # CMake's compiler-id objects
 echo "== the backends, the pinned pool and the CPU device (the code written once over the seam)"
 gcovr "${common[@]}" --filter 'src/backend/' --filter 'src/pinned_buffer_pool\.cpp' \
   --filter 'src/device/' --exclude 'src/device/cuda_api\.cpp' --exclude 'src/device/batch_cuda\.cu'
