@@ -67,7 +67,7 @@ enum class Schedule : std::uint8_t {
 
 /** @brief How the CPU device behaves; see the file comment for the environment variables. */
 struct Settings {
-  Schedule schedule = Schedule::Immediate;
+  Schedule schedule = Schedule::Immediate;  ///< when queued work runs
   std::uint64_t seed = 1;              ///< seeds the deferred schedule's delays
   std::uint32_t max_delay_us = 100;    ///< the longest deferred delay, in microseconds
   unsigned devices = 1;                ///< device ordinals 0..devices-1 exist
@@ -181,9 +181,13 @@ template <class P>
 /** @brief An event (a `cudaEvent_t`): a point in one stream's work. */
 class EventHandle {
  public:
+  /** @brief No event. */
   constexpr EventHandle() noexcept = default;
+  /** @brief Names @p event (a `cudaEvent_t`). */
   constexpr explicit EventHandle(CUevent_st* event) noexcept : native_(event) {}
+  /** @brief The event, as a `cudaEvent_t`. */
   [[nodiscard]] constexpr CUevent_st* native() const noexcept { return native_; }
+  /** @brief Whether both name the same event. */
   friend constexpr bool operator==(EventHandle, EventHandle) noexcept = default;
 
  private:
@@ -213,8 +217,11 @@ enum class CaptureMode : std::uint8_t {
 /** @brief A captured graph, instantiated and ready to launch (a `cudaGraphExec_t`). */
 class GraphHandle {
  public:
+  /** @brief No graph. */
   constexpr GraphHandle() noexcept = default;
+  /** @brief Names @p graph (a `cudaGraphExec_t`). */
   constexpr explicit GraphHandle(CUgraphExec_st* graph) noexcept : native_(graph) {}
+  /** @brief The graph, as a `cudaGraphExec_t`. */
   [[nodiscard]] constexpr CUgraphExec_st* native() const noexcept { return native_; }
 
  private:

@@ -36,6 +36,7 @@ class DeviceLease {
               std::uint32_t index, detail::ReleaseFn end) noexcept
       : guard_(device_ptr, owner, index, end), stream_(stream), end_stream_(end_stream) {}
 
+  /** @brief Takes @p other's lease; @p other is empty afterwards. */
   DeviceLease(DeviceLease&&) noexcept = default;
   /** @brief Ends this lease (if any) and takes @p other's. */
   DeviceLease& operator=(DeviceLease&& other) noexcept = default;
