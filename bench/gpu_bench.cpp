@@ -349,8 +349,8 @@ int main(int argc, char** argv) {
     return 1;
   }
   // Every case must run: a failed one is a failed check (bench/gpu_check.sh), not a gap.
-  const auto failed = std::count_if(all.begin(), all.end(),
-                                    [](const Measured& m) { return !m.error.empty(); });
+  const auto failed =
+      std::count_if(all.begin(), all.end(), [](const Measured& m) { return !m.error.empty(); });
   if (failed != 0) {
     std::fprintf(stderr, "limen_gpu_bench: %ld case(s) failed (see the table)\n",
                  static_cast<long>(failed));

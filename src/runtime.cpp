@@ -63,8 +63,10 @@ bool find_usable_device(device::Api& api, RuntimeInfo& info) {
   if (api.get_device(&caller) != device::status::success) caller = 0;
   std::vector<DeviceInfo*> order;
   for (DeviceInfo& d : info.devices) {
-    if (d.ordinal == caller) order.insert(order.begin(), &d);
-    else order.push_back(&d);
+    if (d.ordinal == caller)
+      order.insert(order.begin(), &d);
+    else
+      order.push_back(&d);
   }
   bool usable = false;
   for (DeviceInfo* dp : order) {

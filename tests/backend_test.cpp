@@ -193,7 +193,8 @@ TEST_F(Backends, DeviceOrdinalAbove15IsAClearError) {
 
 TEST_F(Backends, DeviceOrdinalBeyondTheDeviceCountIsAClearError) {
   const RuntimeInfo& info = runtime_info();
-  if (info.fallback_active) GTEST_SKIP() << "CPU device: TheCpuDeviceServesTheOrdinalsItModels checks its ordinals";
+  if (info.fallback_active)
+    GTEST_SKIP() << "CPU device: TheCpuDeviceServesTheOrdinalsItModels checks its ordinals";
   ManagerConfig c = config();
   c.device = static_cast<unsigned>(info.device_count);
   if (c.device > 15) GTEST_SKIP() << "16 devices: every valid ordinal exists";

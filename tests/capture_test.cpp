@@ -80,7 +80,7 @@ TYPED_TEST(Capture, ALeaseEndedDuringCaptureLeavesItsSlotPoisonedAndNeverReused)
     auto lease = m.lease(t, s).value();
     ASSERT_TRUE(cpu_device::begin_capture(s).has_value());
     fill(s, lease.device_ptr(), 9);  // captured, not run
-  }  // ends during the capture
+  }                                  // ends during the capture
   auto graph = cpu_device::end_capture(s);
   ASSERT_TRUE(graph.has_value());
   LIMEN_EXPECT_ERROR(m.read(t), MemoryError::Poisoned);

@@ -186,16 +186,16 @@ TEST_P(BothSchedules, EachThreadHasItsOwnPerThreadDefaultStream) {
   std::atomic<bool> ran{false};
   std::thread other([&] {
     ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::per_thread(), [&] {
-      ran.store(true);
-    }).has_value());
+                  ran.store(true);
+                }).has_value());
     ASSERT_TRUE(cpu_device::synchronize(StreamHandle::per_thread()).has_value());
   });
   other.join();  // would hang if both threads shared one stream
   EXPECT_TRUE(ran.load());
   std::atomic<bool> legacy_ran{false};
   ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::legacy(), [&] {
-    legacy_ran.store(true);
-  }).has_value());
+                legacy_ran.store(true);
+              }).has_value());
   std::this_thread::sleep_for(20ms);
   EXPECT_FALSE(legacy_ran.load()) << "the legacy stream ran past the per-thread stream's work";
   gate.open();
@@ -209,9 +209,9 @@ TEST_P(BothSchedules, APerThreadStreamsWorkStillRunsAfterItsThreadExits) {
   std::atomic<bool> ran{false};
   std::thread worker([&] {
     ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::per_thread(), [&] {
-      std::this_thread::sleep_for(20ms);
-      ran.store(true);
-    }).has_value());
+                  std::this_thread::sleep_for(20ms);
+                  ran.store(true);
+                }).has_value());
   });
   worker.join();
   ASSERT_TRUE(cpu_device::synchronize_device().has_value());
@@ -225,8 +225,8 @@ TEST_F(CpuDevice, ADefaultStreamCannotBeDestroyed) {
   LIMEN_EXPECT_ERROR(cpu_device::destroy_stream(StreamHandle::legacy()), MemoryError::DeviceError);
   std::atomic<bool> ran{false};
   ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::per_thread(), [&] {
-    ran.store(true);
-  }).has_value());
+                ran.store(true);
+              }).has_value());
   ASSERT_TRUE(cpu_device::synchronize(StreamHandle::per_thread()).has_value());
   EXPECT_TRUE(ran.load());
 }
@@ -239,9 +239,9 @@ TEST_F(CpuDevice, AStreamDestroyedWhileCapturingEndsItsCapture) {
   ASSERT_TRUE(cpu_device::begin_capture(blocking).has_value());
   ASSERT_TRUE(cpu_device::destroy_stream(blocking).has_value());
   std::atomic<bool> ran{false};
-  ASSERT_TRUE(cpu_device::launch_host_task(StreamHandle::legacy(), [&] {
-    ran.store(true);
-  }).has_value()) << "the legacy stream still sees a capture";
+  ASSERT_TRUE(
+      cpu_device::launch_host_task(StreamHandle::legacy(), [&] { ran.store(true); }).has_value())
+      << "the legacy stream still sees a capture";
   ASSERT_TRUE(cpu_device::synchronize(StreamHandle::legacy()).has_value());
   EXPECT_TRUE(ran.load());
   const StreamHandle next = cpu_device::create_stream(0, /*blocking=*/true).value();

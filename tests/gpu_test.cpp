@@ -196,12 +196,11 @@ TYPED_TEST(GpuLeases, ALeaseEndedAfterTheGraphsLaunchesOrdersHostAccessAfterThem
   const MessageToken t = m.store(message(1)).value();
   cudaGraph_t graph = nullptr;
   auto lease = m.lease(t, capture_stream.handle()).value();
-  ASSERT_EQ(cudaStreamBeginCapture(capture_stream.handle().native(),
-                                   cudaStreamCaptureModeRelaxed),
+  ASSERT_EQ(cudaStreamBeginCapture(capture_stream.handle().native(), cudaStreamCaptureModeRelaxed),
             cudaSuccess);
-  ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 6, 50 * kMillisecond,
-                                    capture_stream.handle()),
-            0);
+  ASSERT_EQ(
+      kernels::spin_then_fill(lease.device_ptr(), 6, 50 * kMillisecond, capture_stream.handle()),
+      0);
   ASSERT_EQ(cudaStreamEndCapture(capture_stream.handle().native(), &graph), cudaSuccess);
   cudaGraphExec_t exec = nullptr;
   ASSERT_EQ(cudaGraphInstantiate(&exec, graph, 0), cudaSuccess);
@@ -222,8 +221,7 @@ TYPED_TEST(GpuLeases, ALeaseOnThePerThreadDefaultStreamOrdersHostAccess) {
   {
     auto lease = m.lease(t, StreamHandle::per_thread()).value();
     EXPECT_EQ(lease.stream().native(), cudaStreamPerThread);
-    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 8, 50 * kMillisecond, lease.stream()),
-              0);
+    ASSERT_EQ(kernels::spin_then_fill(lease.device_ptr(), 8, 50 * kMillisecond, lease.stream()), 0);
   }
   EXPECT_EQ(m.read(t).value()->payload, tensor(8)) << "the read did not wait for the kernel";
 }

@@ -73,9 +73,9 @@ std::uint64_t exercise(unsigned device) {
     EXPECT_TRUE(m.gather(stored, items.data(), on).has_value());
     EXPECT_TRUE(m.scatter(items.data(), stored, on).has_value());
     // Before `items` goes (the null stream: the manager's device's legacy stream).
-    EXPECT_TRUE((on.is_default() ? cpu_device::synchronize_device(device)
-                                 : cpu_device::synchronize(on))
-                    .has_value());
+    EXPECT_TRUE(
+        (on.is_default() ? cpu_device::synchronize_device(device) : cpu_device::synchronize(on))
+            .has_value());
   }
   EXPECT_EQ(m.read(stored[1]).value()->payload, tensor(5));
   // A batch on the null stream, item by item where there are no memory pools.
@@ -143,8 +143,8 @@ Result<std::uint32_t> read_from_device_one(DeviceManager<TestTensor>& m, Message
   std::uint32_t seen = 0;
   const DeviceSlotView<TestTensor> view = m.device_view();
   EXPECT_TRUE(cpu_device::launch_host_task(on_one, [&seen, view, t] {
-    seen = cpu_device::host_alias(&view[t])->data[0];
-  }).has_value());
+                seen = cpu_device::host_alias(&view[t])->data[0];
+              }).has_value());
   if (auto done = cpu_device::synchronize(on_one); !done) return done.error();
   return seen;
 }

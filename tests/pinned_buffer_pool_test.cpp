@@ -362,8 +362,8 @@ TEST_F(Pool, FourThreadsUnderInjectedFaultsLeaveTheAccountingAtZero) {
   };
   std::thread injector([&] {
     std::mt19937 rng(99);
-    const FaultKind kinds[] = {FaultKind::Allocation, FaultKind::EventRecord,
-                               FaultKind::EventQuery, FaultKind::Synchronize};
+    const FaultKind kinds[] = {FaultKind::Allocation, FaultKind::EventRecord, FaultKind::EventQuery,
+                               FaultKind::Synchronize};
     while (!stop.load()) {
       fault_injection::inject_faults(kinds[rng() % 4], 1 + rng() % 2);
       std::this_thread::sleep_for(std::chrono::microseconds(200));

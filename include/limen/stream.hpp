@@ -47,7 +47,8 @@ class StreamHandle {
   template <class T>
   StreamHandle(T*) = delete;
 
-  /** @brief The legacy default stream (`cudaStreamLegacy`'s meaning); the same as `StreamHandle{}`. */
+  /** @brief The legacy default stream (`cudaStreamLegacy`'s meaning); the same as `StreamHandle{}`.
+   */
   [[nodiscard]] static constexpr StreamHandle legacy() noexcept { return StreamHandle{}; }
   /** @brief The calling thread's per-thread default stream (`cudaStreamPerThread`). */
   [[nodiscard]] static StreamHandle per_thread() noexcept {

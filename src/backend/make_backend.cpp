@@ -81,7 +81,8 @@ std::optional<BackendOrError> peer_refusal(device::Api& api, const ManagerConfig
  */
 std::optional<BackendOrError> managed_refusal(device::Api& api, int device) {
   device::Properties p;
-  if (api.device_properties(&p, device) != device::status::success) return std::nullopt;  // init says
+  if (api.device_properties(&p, device) != device::status::success)
+    return std::nullopt;  // init says
   const std::string which = "device " + std::to_string(device);
   if (!p.managed_memory) {
     return BackendOrError{nullptr, MemoryError::Unsupported,
@@ -90,9 +91,10 @@ std::optional<BackendOrError> managed_refusal(device::Api& api, int device) {
   if (!p.concurrent_managed_access) {
     return BackendOrError{
         nullptr, MemoryError::Unsupported,
-        which + " has no concurrent managed access (cudaDevAttrConcurrentManagedAccess: "
-                "WSL2, Windows, some virtual GPUs): host access to managed slots could fault "
-                "while any kernel runs; use MemoryClass::device() or MemoryClass::pinned()"};
+        which +
+            " has no concurrent managed access (cudaDevAttrConcurrentManagedAccess: "
+            "WSL2, Windows, some virtual GPUs): host access to managed slots could fault "
+            "while any kernel runs; use MemoryClass::device() or MemoryClass::pinned()"};
   }
   return std::nullopt;
 }

@@ -180,14 +180,12 @@ constexpr ErrorText kErrors[] = {
     {400, "cudaErrorInvalidResourceHandle", "invalid resource handle"},
     {600, "cudaErrorNotReady", "device not ready"},
     {700, "cudaErrorIllegalAddress", "an illegal memory access was encountered"},
-    {704, "cudaErrorPeerAccessAlreadyEnabled",
-     "peer access is already enabled"},
+    {704, "cudaErrorPeerAccessAlreadyEnabled", "peer access is already enabled"},
     {710, "cudaErrorAssert", "device-side assert triggered"},
     {719, "cudaErrorLaunchFailure", "unspecified launch failure"},
     {801, "cudaErrorNotSupported", "operation not supported"},
     {401, "cudaErrorIllegalState", "the operation cannot be performed in the present state"},
-    {900, "cudaErrorStreamCaptureUnsupported",
-     "operation not permitted when stream is capturing"},
+    {900, "cudaErrorStreamCaptureUnsupported", "operation not permitted when stream is capturing"},
     {901, "cudaErrorStreamCaptureInvalidated",
      "operation failed due to a previous error during capture"},
     {905, "cudaErrorStreamCaptureIsolation",
@@ -591,7 +589,8 @@ class CpuApi final : public device::Api {
     const int device = s->device;
     if (!reachable_from(packed, device) || !reachable_from(slots.first, device)) {
       // The kernel faults when it runs: the device is lost, nothing is copied.
-      return submit(*s, [device] { kernel_fault(device); }, TaskKind::Short);
+      return submit(
+          *s, [device] { kernel_fault(device); }, TaskKind::Short);
     }
     auto* flat = static_cast<std::byte*>(host_view(packed));
     const auto* where = static_cast<const std::uint32_t*>(host_view(indices));

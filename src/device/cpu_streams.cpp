@@ -600,8 +600,8 @@ bool unsafe_call_breaks_capture(device::CaptureMode mode) noexcept {
     std::lock_guard lock(c.mutex);
     for (const auto& [capture, index] : c.active) {
       const bool mine = capture->thread == me && capture->mode != device::CaptureMode::Relaxed;
-      const bool global = mode == device::CaptureMode::Global &&
-                          capture->mode == device::CaptureMode::Global;
+      const bool global =
+          mode == device::CaptureMode::Global && capture->mode == device::CaptureMode::Global;
       if (mine || global) broken.push_back(index);
     }
   }

@@ -23,9 +23,9 @@
 #include <deque>
 #include <functional>
 #include <memory>
-#include <vector>
 #include <mutex>
 #include <thread>
+#include <vector>
 
 namespace limen::detail::cpu {
 
@@ -83,7 +83,8 @@ struct Capture {
   device::CaptureMode mode = device::CaptureMode::Global;
   std::thread::id thread;
   int device = 0;
-  bool invalidated = false;  ///< an unsafe call or a forbidden wait broke it (under its stream's lock)
+  bool invalidated =
+      false;  ///< an unsafe call or a forbidden wait broke it (under its stream's lock)
   std::vector<CapturedTask> tasks;
 };
 
@@ -220,7 +221,8 @@ Status begin_capture(StreamCore& stream, device::CaptureMode mode);
 Status end_capture(StreamCore& stream, std::vector<CapturedTask>* tasks);
 /** @brief Whether @p stream is being captured. */
 [[nodiscard]] bool capturing(StreamCore& stream) noexcept;
-/** @brief Whether a blocking stream of @p device is being captured (the legacy stream depends on it). */
+/** @brief Whether a blocking stream of @p device is being captured (the legacy stream depends on
+ * it). */
 [[nodiscard]] bool blocking_stream_capturing(int device) noexcept;
 /** @brief Invalidates the capture of @p stream, if any. */
 void invalidate_capture(StreamCore& stream) noexcept;

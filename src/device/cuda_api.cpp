@@ -22,8 +22,7 @@ static_assert(limen::detail::device::status::not_ready == cudaErrorNotReady);
 static_assert(limen::detail::device::status::invalid_resource_handle ==
               cudaErrorInvalidResourceHandle);
 static_assert(limen::detail::device::status::capture_implicit == cudaErrorStreamCaptureImplicit);
-static_assert(limen::detail::device::status::capture_isolation ==
-              cudaErrorStreamCaptureIsolation);
+static_assert(limen::detail::device::status::capture_isolation == cudaErrorStreamCaptureIsolation);
 static_assert(limen::detail::device::status::capture_invalidated ==
               cudaErrorStreamCaptureInvalidated);
 static_assert(limen::detail::device::status::capture_unsupported ==

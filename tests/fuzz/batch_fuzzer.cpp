@@ -21,10 +21,10 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <string>
-#include <unordered_map>
 #include <memory>
 #include <optional>
+#include <string>
+#include <unordered_map>
 #include <vector>
 
 namespace limen::fuzz {
@@ -132,7 +132,8 @@ class BatchDriver {
     const std::size_t k = in_.ConsumeIntegralInRange<std::size_t>(0, 4);
     const bool sticky = in_.ConsumeIntegralInRange<int>(0, 15) == 0;
     codes_[k] = sticky ? 700 : fault_injection::default_fault_code;
-    fault_injection::inject_faults(kKinds[k], in_.ConsumeIntegralInRange<unsigned>(1, 6), codes_[k]);
+    fault_injection::inject_faults(kKinds[k], in_.ConsumeIntegralInRange<unsigned>(1, 6),
+                                   codes_[k]);
   }
 
   /// An error a call returned is one it may return: @p faulted says whether it took a fault.
@@ -186,7 +187,8 @@ class BatchDriver {
     const bool faulted = pending() < before;
     if (stored) {
       LIMEN_BATCH_CHECK(stored->size() == k, "store_batch stored another number of messages");
-      for (std::size_t i = 0; i < k; ++i) live_[(*stored)[i]] = Slot{values[i], false, false, std::nullopt, false};
+      for (std::size_t i = 0; i < k; ++i)
+        live_[(*stored)[i]] = Slot{values[i], false, false, std::nullopt, false};
       return;
     }
     check_error(stored.error(), faulted, "store_batch failed without a fault");

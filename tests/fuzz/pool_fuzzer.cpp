@@ -104,8 +104,8 @@ class PoolDriver {
   }
 
   bool faults_pending() const {
-    for (const FaultKind k : {FaultKind::Allocation, FaultKind::EventRecord,
-                              FaultKind::Synchronize, FaultKind::EventQuery}) {
+    for (const FaultKind k : {FaultKind::Allocation, FaultKind::EventRecord, FaultKind::Synchronize,
+                              FaultKind::EventQuery}) {
       if (fault_injection::pending_faults(k) != 0) return true;
     }
     return false;
@@ -219,7 +219,8 @@ class PoolDriver {
 
   void check_limit() {
     if (config_.max_bytes == 0) return;
-    LIMEN_POOL_CHECK(pool_.stats().bytes_reserved <= config_.max_bytes, "the byte limit was passed");
+    LIMEN_POOL_CHECK(pool_.stats().bytes_reserved <= config_.max_bytes,
+                     "the byte limit was passed");
   }
 
   void check_stats() {

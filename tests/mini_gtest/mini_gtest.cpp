@@ -115,7 +115,10 @@ void run_one(Entry& e) {
     listener->OnTestEnd(e.info);
   }
   const TestResult& r = *e.info.result();
-  std::printf("%s %s\n", r.Failed() ? "[  FAILED  ]" : r.Skipped() ? "[  SKIPPED ]" : "[       OK ]",
+  std::printf("%s %s\n",
+              r.Failed()    ? "[  FAILED  ]"
+              : r.Skipped() ? "[  SKIPPED ]"
+                            : "[       OK ]",
               e.info.full_name().c_str());
   std::fflush(stdout);
   g_running = nullptr;
@@ -178,8 +181,8 @@ bool ExitedWithCode::operator()(int status) const {
 namespace internal {
 
 bool register_test(const char* suite, const char* name, std::string type_param, Factory make) {
-  registry().push_back({TestInfo(suite, name, type_param.empty() ? "" : demangle(type_param)),
-                        std::move(make)});
+  registry().push_back(
+      {TestInfo(suite, name, type_param.empty() ? "" : demangle(type_param)), std::move(make)});
   return true;
 }
 

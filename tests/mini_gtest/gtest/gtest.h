@@ -11,10 +11,10 @@
 
 #include <cstdlib>
 #include <functional>
-#include <typeinfo>
 #include <memory>
 #include <sstream>
 #include <string>
+#include <typeinfo>
 #include <vector>
 
 namespace testing {
@@ -138,7 +138,7 @@ struct Returner {
 
 template <class T>
 std::string show(const T& value) {
-  if constexpr (requires(std::ostream& o, const T& v) { o << v; }) {
+  if constexpr (requires(std::ostream & o, const T& v) { o << v; }) {
     std::ostringstream s;
     s << value;
     return s.str();
@@ -179,10 +179,10 @@ bool run_death_test(const std::function<bool(int)>& predicate);
 #define RUN_ALL_TESTS() ::testing::RunAllTests()
 #define GTEST_FLAG_SET(name, value) ((void)0)
 
-#define LIMEN_MINI_CHECK(text, fatal)                                                   \
-  if (const std::string limen_mini_failure_ = (text); limen_mini_failure_.empty()) {   \
-  } else                                                                                \
-    LIMEN_MINI_RETURN_##fatal ::testing::internal::Message(__FILE__, __LINE__,         \
+#define LIMEN_MINI_CHECK(text, fatal)                                                \
+  if (const std::string limen_mini_failure_ = (text); limen_mini_failure_.empty()) { \
+  } else                                                                             \
+    LIMEN_MINI_RETURN_##fatal ::testing::internal::Message(__FILE__, __LINE__,       \
                                                            limen_mini_failure_, fatal)
 #define LIMEN_MINI_RETURN_true return ::testing::internal::Returner() =
 #define LIMEN_MINI_RETURN_false
@@ -191,11 +191,12 @@ bool run_death_test(const std::function<bool(int)>& predicate);
 // so mixed-sign comparisons in tests warn no more than they do under GoogleTest.
 #define LIMEN_MINI_CMP(a, b, op, fn, fatal) \
   LIMEN_MINI_CHECK(::testing::internal::compare((a), (b), #a, #b, #op, fn{}), fatal)
-#define LIMEN_MINI_BOOL(c, want, fatal)                                                       \
-  LIMEN_MINI_CHECK(static_cast<bool>(c) == (want)                                             \
-                       ? std::string()                                                        \
-                       : std::string("Value of: " #c "\n  Actual: ") + ((want) ? "false" : "true") + \
-                             "\nExpected: " + ((want) ? "true" : "false"),                    \
+#define LIMEN_MINI_BOOL(c, want, fatal)                                    \
+  LIMEN_MINI_CHECK(static_cast<bool>(c) == (want)                          \
+                       ? std::string()                                     \
+                       : std::string("Value of: " #c "\n  Actual: ") +     \
+                             ((want) ? "false" : "true") +                 \
+                             "\nExpected: " + ((want) ? "true" : "false"), \
                    fatal)
 
 #define EXPECT_EQ(a, b) LIMEN_MINI_CMP(a, b, ==, std::equal_to<>, false)
@@ -215,48 +216,47 @@ bool run_death_test(const std::function<bool(int)>& predicate);
 #define ASSERT_TRUE(c) LIMEN_MINI_BOOL(c, true, true)
 #define ASSERT_FALSE(c) LIMEN_MINI_BOOL(c, false, true)
 #define ADD_FAILURE() ::testing::internal::Message(__FILE__, __LINE__, "Failed", false)
-#define GTEST_SKIP()                        \
+#define GTEST_SKIP()                       \
   return ::testing::internal::Returner() = \
              ::testing::internal::Message(__FILE__, __LINE__, "Skipped", true, true)
 
-#define EXPECT_EXIT(statement, predicate, regex)                                         \
-  do {                                                                                   \
-    if (::testing::internal::in_death_child()) {                                         \
-      statement;                                                                         \
-      std::_Exit(111); /* the statement did not end the process */                      \
-    }                                                                                    \
-    if (!::testing::internal::run_death_test(predicate)) {                               \
-      ::testing::internal::Message(__FILE__, __LINE__,                                   \
-                                   "Death test: " #statement " did not exit as expected", \
-                                   false);                                               \
-    }                                                                                    \
+#define EXPECT_EXIT(statement, predicate, regex)                                                  \
+  do {                                                                                            \
+    if (::testing::internal::in_death_child()) {                                                  \
+      statement;                                                                                  \
+      std::_Exit(111); /* the statement did not end the process */                                \
+    }                                                                                             \
+    if (!::testing::internal::run_death_test(predicate)) {                                        \
+      ::testing::internal::Message(__FILE__, __LINE__,                                            \
+                                   "Death test: " #statement " did not exit as expected", false); \
+    }                                                                                             \
   } while (0)
 
 #define LIMEN_MINI_CLASS(suite, name) suite##_##name##_Test
 
-#define TEST(suite, name)                                                                  \
-  class LIMEN_MINI_CLASS(suite, name) : public ::testing::Test {                           \
-   public:                                                                                 \
-    void TestBody() override;                                                              \
-  };                                                                                       \
-  [[maybe_unused]] static const bool suite##_##name##_registered =                         \
-      ::testing::internal::register_test(#suite, #name, "", [] {                           \
-        return std::unique_ptr<::testing::Test>(new LIMEN_MINI_CLASS(suite, name)());      \
-      });                                                                                  \
+#define TEST(suite, name)                                                             \
+  class LIMEN_MINI_CLASS(suite, name) : public ::testing::Test {                      \
+   public:                                                                            \
+    void TestBody() override;                                                         \
+  };                                                                                  \
+  [[maybe_unused]] static const bool suite##_##name##_registered =                    \
+      ::testing::internal::register_test(#suite, #name, "", [] {                      \
+        return std::unique_ptr<::testing::Test>(new LIMEN_MINI_CLASS(suite, name)()); \
+      });                                                                             \
   void LIMEN_MINI_CLASS(suite, name)::TestBody()
 
 #define TYPED_TEST_SUITE(suite, types) using suite##_Types = types
 
-#define TYPED_TEST(suite, name)                                                                \
-  template <class gtest_TypeParam_>                                                            \
-  class LIMEN_MINI_CLASS(suite, name) : public suite<gtest_TypeParam_> {                       \
-   public:                                                                                     \
-    using TypeParam = gtest_TypeParam_;                                                        \
-    using TestFixture = suite<gtest_TypeParam_>;                                               \
-    void TestBody() override;                                                                  \
-  };                                                                                           \
-  [[maybe_unused]] static const bool suite##_##name##_registered =                             \
+#define TYPED_TEST(suite, name)                                                               \
+  template <class gtest_TypeParam_>                                                           \
+  class LIMEN_MINI_CLASS(suite, name) : public suite<gtest_TypeParam_> {                      \
+   public:                                                                                    \
+    using TypeParam = gtest_TypeParam_;                                                       \
+    using TestFixture = suite<gtest_TypeParam_>;                                              \
+    void TestBody() override;                                                                 \
+  };                                                                                          \
+  [[maybe_unused]] static const bool suite##_##name##_registered =                            \
       ::testing::internal::TypedRegistrar<LIMEN_MINI_CLASS(suite, name), suite##_Types>::add( \
-          #suite, #name);                                                                      \
-  template <class gtest_TypeParam_>                                                            \
+          #suite, #name);                                                                     \
+  template <class gtest_TypeParam_>                                                           \
   void LIMEN_MINI_CLASS(suite, name)<gtest_TypeParam_>::TestBody()
