@@ -11,6 +11,8 @@
 // Poisoned left every slot it named poisoned, one that failed otherwise left
 // them as they were; DeviceError and Poisoned need a fault or a lost device;
 // and at the end every slot is either free again or quarantined.
+#include "fuzz_support.hpp"
+
 #include <limen/fault_injection.hpp>
 #include <limen/limen.hpp>
 
@@ -32,32 +34,9 @@ namespace {
 
 using fault_injection::FaultKind;
 
-[[noreturn]] void finding(const char* what, long detail) {
-  std::fprintf(stderr, "limen batch fuzz finding: %s (%ld)\n", what, detail);
-  std::abort();
-}
-#define LIMEN_BATCH_CHECK(cond, what)     \
-  do {                                    \
-    if (!(cond)) finding(what, __LINE__); \
-  } while (0)
-
-struct Item {
-  std::uint64_t words[4];
-};
-Item item(std::uint64_t v) {
-  return {{v, v * 0x9E37'79B9'7F4A'7C15ULL, ~v, v ^ 0x5A5A'A5A5'5A5A'A5A5ULL}};
-}
-bool holds(const Item& p, std::uint64_t v) {
-  const Item want = item(v);
-  for (int i = 0; i < 4; ++i) {
-    if (p.words[i] != want.words[i]) return false;
-  }
-  return true;
-}
-
-constexpr std::array<FaultKind, 6> kKinds = {FaultKind::Allocation,  FaultKind::Copy,
+constexpr std::array<FaultKind, 5> kKinds = {FaultKind::Allocation, FaultKind::Copy,
                                              FaultKind::Synchronize, FaultKind::EventRecord,
-                                             FaultKind::EventQuery,  FaultKind::Allocation};
+                                             FaultKind::EventQuery};
 
 /// What the model knows of one live message. After a gather or scatter failed
 /// with DeviceError the model cannot tell whether its work was left unordered
@@ -111,7 +90,7 @@ class BatchDriver {
 
   unsigned pending() const {
     unsigned n = 0;
-    for (std::size_t k = 0; k < 5; ++k) n += fault_injection::pending_faults(kKinds[k]);
+    for (std::size_t k = 0; k < kKinds.size(); ++k) n += fault_injection::pending_faults(kKinds[k]);
     return n;
   }
   bool lost() const { return runtime_info().device_lost(0).has_value(); }
@@ -119,17 +98,18 @@ class BatchDriver {
   /// Runs @p f with no fault pending (the harness's own waits take none), then restores them.
   template <class F>
   void quietly(F f) {
-    std::array<unsigned, 5> left{};
-    for (std::size_t k = 0; k < 5; ++k) left[k] = fault_injection::pending_faults(kKinds[k]);
+    std::array<unsigned, kKinds.size()> left{};
+    for (std::size_t k = 0; k < kKinds.size(); ++k)
+      left[k] = fault_injection::pending_faults(kKinds[k]);
     fault_injection::clear_faults();
     f();
-    for (std::size_t k = 0; k < 5; ++k) {
+    for (std::size_t k = 0; k < kKinds.size(); ++k) {
       if (left[k] != 0) fault_injection::inject_faults(kKinds[k], left[k], codes_[k]);
     }
   }
 
   void inject() {
-    const std::size_t k = in_.ConsumeIntegralInRange<std::size_t>(0, 4);
+    const std::size_t k = in_.ConsumeIntegralInRange<std::size_t>(0, kKinds.size() - 1);
     const bool sticky = in_.ConsumeIntegralInRange<int>(0, 15) == 0;
     codes_[k] = sticky ? 700 : fault_injection::default_fault_code;
     fault_injection::inject_faults(kKinds[k], in_.ConsumeIntegralInRange<unsigned>(1, 6),
@@ -143,7 +123,7 @@ class BatchDriver {
       std::fprintf(stderr, "[batch fuzz] %s: %s\n", what, std::string(to_string(e)).c_str());
     }
     if (e == MemoryError::DeviceError || e == MemoryError::Poisoned) {
-      LIMEN_BATCH_CHECK(faulted || lost(), what);
+      LIMEN_FUZZ_CHECK(faulted || lost(), what);
     }
   }
 
@@ -174,11 +154,11 @@ class BatchDriver {
 
   void store_batch() {
     const std::size_t k = in_.ConsumeIntegralInRange<std::size_t>(0, capacity_ + 1);
-    std::vector<Message<Item>> messages;
+    std::vector<Message<Payload>> messages;
     std::vector<std::uint64_t> values;
     for (std::size_t i = 0; i < k; ++i) {
       values.push_back(next_++);
-      messages.emplace_back(MessageHeader{}, item(values.back()));
+      messages.emplace_back(MessageHeader{}, pattern(values.back()));
     }
     const std::size_t available = m_->available();
     const std::uint64_t quarantined = m_->stats().quarantined;
@@ -186,23 +166,23 @@ class BatchDriver {
     auto stored = m_->store_batch(messages, stream_);
     const bool faulted = pending() < before;
     if (stored) {
-      LIMEN_BATCH_CHECK(stored->size() == k, "store_batch stored another number of messages");
+      LIMEN_FUZZ_CHECK(stored->size() == k, "store_batch stored another number of messages");
       for (std::size_t i = 0; i < k; ++i)
         live_[(*stored)[i]] = Slot{values[i], false, false, std::nullopt, false};
       return;
     }
     check_error(stored.error(), faulted, "store_batch failed without a fault");
-    LIMEN_BATCH_CHECK(stored.error() != MemoryError::NoFreeSlots || k > available,
-                      "NoFreeSlots with room for the batch");
+    LIMEN_FUZZ_CHECK(stored.error() != MemoryError::NoFreeSlots || k > available,
+                     "NoFreeSlots with room for the batch");
     const std::uint64_t newly = m_->stats().quarantined - quarantined;
-    LIMEN_BATCH_CHECK(m_->available() + newly >= available,
-                      "a refused batch kept slots it did not quarantine");
+    LIMEN_FUZZ_CHECK(m_->available() + newly >= available,
+                     "a refused batch kept slots it did not quarantine");
   }
 
   void gather() {
     const std::vector<MessageToken> tokens = some_tokens();
     if (tokens.empty()) return;
-    std::vector<Item> out(tokens.size());
+    std::vector<Payload> out(tokens.size());
     const unsigned before = pending();
     auto done = m_->gather(tokens, out.data(), stream_);
     const bool faulted = pending() < before;
@@ -210,7 +190,7 @@ class BatchDriver {
     if (done) {
       for (std::size_t i = 0; i < tokens.size(); ++i) {
         Slot& s = live_.at(tokens[i]);
-        LIMEN_BATCH_CHECK(!s.poisoned, "a gather of poisoned slots succeeded");
+        LIMEN_FUZZ_CHECK(!s.poisoned, "a gather of poisoned slots succeeded");
         settle(s, out[i], "gather: wrong item");
       }
       return;
@@ -221,10 +201,10 @@ class BatchDriver {
   }
 
   /// @p got is what a slot holds: it settles a slot the model was unsure of.
-  void settle(Slot& s, const Item& got, const char* what) {
+  void settle(Slot& s, const Payload& got, const char* what) {
     if (s.unknown) s.value = got.words[0];  // still a whole item, never a torn one
     if (s.maybe_value && holds(got, *s.maybe_value)) s.value = *s.maybe_value;
-    LIMEN_BATCH_CHECK(holds(got, s.value), what);
+    LIMEN_FUZZ_CHECK(holds(got, s.value), what);
     s.maybe_value.reset();
     s.maybe_poisoned = false;
     s.unknown = false;
@@ -242,11 +222,11 @@ class BatchDriver {
   void scatter() {
     const std::vector<MessageToken> tokens = some_tokens();
     if (tokens.empty()) return;
-    std::vector<Item> in(tokens.size());
+    std::vector<Payload> in(tokens.size());
     std::vector<std::uint64_t> values;
     for (auto& i : in) {
       values.push_back(next_++);
-      i = item(values.back());
+      i = pattern(values.back());
     }
     const unsigned before = pending();
     auto done = m_->scatter(in.data(), tokens, stream_);
@@ -255,7 +235,7 @@ class BatchDriver {
     if (done) {
       for (std::size_t i = 0; i < tokens.size(); ++i) {
         Slot& s = live_.at(tokens[i]);
-        LIMEN_BATCH_CHECK(!s.poisoned, "a scatter into poisoned slots succeeded");
+        LIMEN_FUZZ_CHECK(!s.poisoned, "a scatter into poisoned slots succeeded");
         s = Slot{values[i], false, false, std::nullopt, false};  // a settled, fresh value
       }
       return;
@@ -281,12 +261,12 @@ class BatchDriver {
     auto r = m_->read(t);
     const bool faulted = pending() < before;
     if (r) {
-      LIMEN_BATCH_CHECK(!s.poisoned, "a poisoned slot was readable");
+      LIMEN_FUZZ_CHECK(!s.poisoned, "a poisoned slot was readable");
       settle(s, (*r)->payload, "read: a batch left the wrong payload");
       return;
     }
     if (s.poisoned) {
-      LIMEN_BATCH_CHECK(r.error() == MemoryError::Poisoned || lost(), "poisoned slot: wrong error");
+      LIMEN_FUZZ_CHECK(r.error() == MemoryError::Poisoned || lost(), "poisoned slot: wrong error");
       return;
     }
     if (s.maybe_poisoned && r.error() == MemoryError::Poisoned) {
@@ -296,8 +276,8 @@ class BatchDriver {
       s.poisoned = true;  // the failed batch's work was left unordered
       return;
     }
-    LIMEN_BATCH_CHECK(r.error() != MemoryError::Poisoned || faulted,
-                      "a slot no failure touched is poisoned");
+    LIMEN_FUZZ_CHECK(r.error() != MemoryError::Poisoned || faulted,
+                     "a slot no failure touched is poisoned");
     check_error(r.error(), faulted, "read failed without a fault");
   }
 
@@ -318,14 +298,14 @@ class BatchDriver {
     fault_injection::clear_faults();
     (void)cpu_device::synchronize(stream_);
     for (const auto& [t, s] : live_) {
-      LIMEN_BATCH_CHECK(m_->free(t).has_value() || lost(), "a message could not be freed");
+      LIMEN_FUZZ_CHECK(m_->free(t).has_value() || lost(), "a message could not be freed");
     }
     live_.clear();
     if (lost()) return;
     (void)cpu_device::synchronize_device();
     const std::size_t available = m_->available();
-    LIMEN_BATCH_CHECK(available + m_->stats().quarantined == capacity_,
-                      "slots lost: neither free nor quarantined");
+    LIMEN_FUZZ_CHECK(available + m_->stats().quarantined == capacity_,
+                     "slots lost: neither free nor quarantined");
   }
 
   FuzzedDataProvider& in_;
@@ -333,16 +313,16 @@ class BatchDriver {
   std::unique_ptr<M> m_;
   StreamHandle stream_;
   std::unordered_map<MessageToken, Slot> live_;  // std::hash<MessageToken> is limen's
-  std::array<int, 5> codes_{};
+  std::array<int, kKinds.size()> codes_{};
   std::uint64_t next_ = 1;
 };
 
 void run(FuzzedDataProvider& in) {
   const std::size_t capacity = in.ConsumeIntegralInRange<std::size_t>(1, 12);
   switch (in.ConsumeIntegralInRange<int>(0, 2)) {
-    case 0: BatchDriver<PinnedManager<Item>>(in, capacity).run(); break;
-    case 1: BatchDriver<DeviceManager<Item>>(in, capacity).run(); break;
-    default: BatchDriver<SharedManager<Item>>(in, capacity).run(); break;
+    case 0: BatchDriver<PinnedManager<Payload>>(in, capacity).run(); break;
+    case 1: BatchDriver<DeviceManager<Payload>>(in, capacity).run(); break;
+    default: BatchDriver<SharedManager<Payload>>(in, capacity).run(); break;
   }
 }
 

@@ -12,6 +12,8 @@
 // only under a byte limit, DeviceError only with a fault or a lost device),
 // the limit is never exceeded, and when everything is back, the device idle
 // and the pool trimmed, every counter returns to exactly zero.
+#include "fuzz_support.hpp"
+
 #include <limen/fault_injection.hpp>
 #include <limen/limen.hpp>
 
@@ -29,15 +31,6 @@ namespace limen::fuzz {
 namespace {
 
 using fault_injection::FaultKind;
-
-[[noreturn]] void finding(const char* what, long detail) {
-  std::fprintf(stderr, "limen pool fuzz finding: %s (%ld)\n", what, detail);
-  std::abort();
-}
-#define LIMEN_POOL_CHECK(cond, what)      \
-  do {                                    \
-    if (!(cond)) finding(what, __LINE__); \
-  } while (0)
 
 constexpr std::size_t kHuge = ~std::size_t{0} - 4095;  // above this no page count fits
 
@@ -117,27 +110,27 @@ class PoolDriver {
     auto got = pool_.allocate(bytes);
     const bool faulted = fault_injection::pending_faults(FaultKind::Allocation) < faults_before;
     if (bytes > kHuge) {
-      LIMEN_POOL_CHECK(!got && got.error() == MemoryError::Unsupported,
+      LIMEN_FUZZ_CHECK(!got && got.error() == MemoryError::Unsupported,
                        "an impossible size was not Unsupported");
       return;
     }
     if (!got) {
       const MemoryError e = got.error();
-      LIMEN_POOL_CHECK(e != MemoryError::Unsupported, "a possible size was Unsupported");
-      LIMEN_POOL_CHECK(e != MemoryError::NoFreeSlots || config_.max_bytes != 0,
+      LIMEN_FUZZ_CHECK(e != MemoryError::Unsupported, "a possible size was Unsupported");
+      LIMEN_FUZZ_CHECK(e != MemoryError::NoFreeSlots || config_.max_bytes != 0,
                        "NoFreeSlots without a byte limit");
       // The driver may refuse a chunk near the address space's size: DeviceError too.
-      LIMEN_POOL_CHECK(e != MemoryError::DeviceError || faulted || sticky_ || bytes >= kHuge - 1,
+      LIMEN_FUZZ_CHECK(e != MemoryError::DeviceError || faulted || sticky_ || bytes >= kHuge - 1,
                        "DeviceError without a fault");
-      LIMEN_POOL_CHECK(e == MemoryError::NoFreeSlots || e == MemoryError::DeviceError ||
+      LIMEN_FUZZ_CHECK(e == MemoryError::NoFreeSlots || e == MemoryError::DeviceError ||
                            e == MemoryError::OutOfMemory,
                        "an allocation failed with an undocumented error");
       return;
     }
-    LIMEN_POOL_CHECK(!faulted, "an allocation that took a fault succeeded");
-    LIMEN_POOL_CHECK(got->size() == bytes, "the buffer's size is not the size asked for");
-    LIMEN_POOL_CHECK(got->data() != nullptr && got->device_ptr() != nullptr, "a null buffer");
-    LIMEN_POOL_CHECK(reinterpret_cast<std::uintptr_t>(got->data()) % 16 == 0, "misaligned");
+    LIMEN_FUZZ_CHECK(!faulted, "an allocation that took a fault succeeded");
+    LIMEN_FUZZ_CHECK(got->size() == bytes, "the buffer's size is not the size asked for");
+    LIMEN_FUZZ_CHECK(got->data() != nullptr && got->device_ptr() != nullptr, "a null buffer");
+    LIMEN_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(got->data()) % 16 == 0, "misaligned");
     const auto tag = static_cast<std::uint8_t>(++tags_);
     std::memset(got->data(), tag, bytes);
     live_.push_back({std::move(*got), tag});
@@ -148,7 +141,7 @@ class PoolDriver {
     if (live_.empty()) return;
     const std::size_t i = in_.ConsumeIntegralInRange<std::size_t>(0, live_.size() - 1);
     Live& l = live_[i];
-    LIMEN_POOL_CHECK(filled_with(l.buffer.data(), l.buffer.size(), l.tag),
+    LIMEN_FUZZ_CHECK(filled_with(l.buffer.data(), l.buffer.size(), l.tag),
                      "a live buffer's bytes changed: another buffer shares them");
     if (ordered) {
       // Device work reads the buffer; the release must not hand it out before that ran.
@@ -177,7 +170,7 @@ class PoolDriver {
     const std::size_t align = std::size_t{1} << in_.ConsumeIntegralInRange<int>(0, 12);
     try {
       void* p = pool_.resource()->allocate(bytes, align);
-      LIMEN_POOL_CHECK(reinterpret_cast<std::uintptr_t>(p) % align == 0, "pmr misaligned");
+      LIMEN_FUZZ_CHECK(reinterpret_cast<std::uintptr_t>(p) % align == 0, "pmr misaligned");
       const auto tag = static_cast<std::uint8_t>(++tags_);
       std::memset(p, tag, bytes);
       pmr_.push_back({p, bytes, align, tag});
@@ -189,7 +182,7 @@ class PoolDriver {
     if (pmr_.empty()) return;
     const std::size_t i = in_.ConsumeIntegralInRange<std::size_t>(0, pmr_.size() - 1);
     const PmrBlock b = pmr_[i];
-    LIMEN_POOL_CHECK(filled_with(static_cast<const std::byte*>(b.p), b.bytes, b.tag),
+    LIMEN_FUZZ_CHECK(filled_with(static_cast<const std::byte*>(b.p), b.bytes, b.tag),
                      "a pmr block's bytes changed");
     pool_.resource()->deallocate(b.p, b.bytes, b.align);
     pmr_.erase(pmr_.begin() + static_cast<std::ptrdiff_t>(i));
@@ -219,7 +212,7 @@ class PoolDriver {
 
   void check_limit() {
     if (config_.max_bytes == 0) return;
-    LIMEN_POOL_CHECK(pool_.stats().bytes_reserved <= config_.max_bytes,
+    LIMEN_FUZZ_CHECK(pool_.stats().bytes_reserved <= config_.max_bytes,
                      "the byte limit was passed");
   }
 
@@ -228,10 +221,10 @@ class PoolDriver {
     std::uint64_t live_bytes = 0;
     for (const Live& l : live_) live_bytes += l.buffer.size();
     for (const PmrBlock& b : pmr_) live_bytes += b.bytes;
-    LIMEN_POOL_CHECK(s.bytes_in_use >= live_bytes, "bytes_in_use below the live buffers");
-    LIMEN_POOL_CHECK(s.bytes_in_use <= s.bytes_reserved, "more bytes in use than reserved");
-    LIMEN_POOL_CHECK(s.peak_bytes_in_use >= s.bytes_in_use, "the peak is below the use");
-    LIMEN_POOL_CHECK(s.quarantined_bytes <= s.bytes_in_use, "quarantine outside bytes_in_use");
+    LIMEN_FUZZ_CHECK(s.bytes_in_use >= live_bytes, "bytes_in_use below the live buffers");
+    LIMEN_FUZZ_CHECK(s.bytes_in_use <= s.bytes_reserved, "more bytes in use than reserved");
+    LIMEN_FUZZ_CHECK(s.peak_bytes_in_use >= s.bytes_in_use, "the peak is below the use");
+    LIMEN_FUZZ_CHECK(s.quarantined_bytes <= s.bytes_in_use, "quarantine outside bytes_in_use");
     check_limit();
   }
 
@@ -241,7 +234,7 @@ class PoolDriver {
     fault_injection::release_events();
     fault_injection::clear_faults();
     for (Live& l : live_) {
-      LIMEN_POOL_CHECK(filled_with(l.buffer.data(), l.buffer.size(), l.tag),
+      LIMEN_FUZZ_CHECK(filled_with(l.buffer.data(), l.buffer.size(), l.tag),
                        "a live buffer's bytes changed");
       l.buffer.reset();
     }
@@ -249,14 +242,14 @@ class PoolDriver {
     while (!pmr_.empty()) pmr_deallocate_last();
     // A sticky fault injected but never taken leaves the device working.
     const bool lost = runtime_info().device_lost(0).has_value();
-    if (!lost) LIMEN_POOL_CHECK(cpu_device::synchronize(stream_).has_value(), "the stream failed");
+    if (!lost) LIMEN_FUZZ_CHECK(cpu_device::synchronize(stream_).has_value(), "the stream failed");
     (void)pool_.trim();  // brings back quarantined buffers after a device-wide wait
     const PoolStats s = pool_.stats();
-    LIMEN_POOL_CHECK(s.pending_releases == 0, "releases still pending at the end");
+    LIMEN_FUZZ_CHECK(s.pending_releases == 0, "releases still pending at the end");
     if (lost) return;  // a lost device cannot confirm that quarantined work is over
-    LIMEN_POOL_CHECK(s.bytes_in_use == 0, "bytes still in use with every buffer back");
-    LIMEN_POOL_CHECK(s.quarantined_bytes == 0, "bytes still quarantined after trim");
-    LIMEN_POOL_CHECK(s.bytes_reserved == 0 && s.chunks == 0, "chunks left after trim");
+    LIMEN_FUZZ_CHECK(s.bytes_in_use == 0, "bytes still in use with every buffer back");
+    LIMEN_FUZZ_CHECK(s.quarantined_bytes == 0, "bytes still quarantined after trim");
+    LIMEN_FUZZ_CHECK(s.bytes_reserved == 0 && s.chunks == 0, "chunks left after trim");
   }
 
   void pmr_deallocate_last() {

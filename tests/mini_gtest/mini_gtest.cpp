@@ -190,9 +190,7 @@ TestResult& current() {
   return g_running != nullptr ? *g_running->mutable_result() : g_outside;
 }
 
-Message::Message(const char* file, int line, std::string what, bool fatal_or_skip, bool skip)
-    : skip_(skip) {
-  (void)fatal_or_skip;
+Message::Message(const char* file, int line, std::string what, bool skip) : skip_(skip) {
   if (skip) {
     stream_ << file << ":" << line << ": Skipped\n";
   } else {

@@ -116,7 +116,7 @@ TestResult& current();
 /// Where a failure's message is built; it is printed when the statement ends.
 class Message {
  public:
-  Message(const char* file, int line, std::string what, bool fatal_or_skip, bool skip = false);
+  Message(const char* file, int line, std::string what, bool skip = false);
   ~Message();
   Message(const Message&) = delete;
   Message& operator=(const Message&) = delete;
@@ -182,8 +182,7 @@ bool run_death_test(const std::function<bool(int)>& predicate);
 #define LIMEN_MINI_CHECK(text, fatal)                                                \
   if (const std::string limen_mini_failure_ = (text); limen_mini_failure_.empty()) { \
   } else                                                                             \
-    LIMEN_MINI_RETURN_##fatal ::testing::internal::Message(__FILE__, __LINE__,       \
-                                                           limen_mini_failure_, fatal)
+    LIMEN_MINI_RETURN_##fatal ::testing::internal::Message(__FILE__, __LINE__, limen_mini_failure_)
 #define LIMEN_MINI_RETURN_true return ::testing::internal::Returner() =
 #define LIMEN_MINI_RETURN_false
 
@@ -215,21 +214,21 @@ bool run_death_test(const std::function<bool(int)>& predicate);
 #define EXPECT_FALSE(c) LIMEN_MINI_BOOL(c, false, false)
 #define ASSERT_TRUE(c) LIMEN_MINI_BOOL(c, true, true)
 #define ASSERT_FALSE(c) LIMEN_MINI_BOOL(c, false, true)
-#define ADD_FAILURE() ::testing::internal::Message(__FILE__, __LINE__, "Failed", false)
+#define ADD_FAILURE() ::testing::internal::Message(__FILE__, __LINE__, "Failed")
 #define GTEST_SKIP()                       \
   return ::testing::internal::Returner() = \
-             ::testing::internal::Message(__FILE__, __LINE__, "Skipped", true, true)
+             ::testing::internal::Message(__FILE__, __LINE__, "Skipped", true)
 
-#define EXPECT_EXIT(statement, predicate, regex)                                                  \
-  do {                                                                                            \
-    if (::testing::internal::in_death_child()) {                                                  \
-      statement;                                                                                  \
-      std::_Exit(111); /* the statement did not end the process */                                \
-    }                                                                                             \
-    if (!::testing::internal::run_death_test(predicate)) {                                        \
-      ::testing::internal::Message(__FILE__, __LINE__,                                            \
-                                   "Death test: " #statement " did not exit as expected", false); \
-    }                                                                                             \
+#define EXPECT_EXIT(statement, predicate, regex)                                           \
+  do {                                                                                     \
+    if (::testing::internal::in_death_child()) {                                           \
+      statement;                                                                           \
+      std::_Exit(111); /* the statement did not end the process */                         \
+    }                                                                                      \
+    if (!::testing::internal::run_death_test(predicate)) {                                 \
+      ::testing::internal::Message(__FILE__, __LINE__,                                     \
+                                   "Death test: " #statement " did not exit as expected"); \
+    }                                                                                      \
   } while (0)
 
 #define LIMEN_MINI_CLASS(suite, name) suite##_##name##_Test
