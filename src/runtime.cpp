@@ -3,6 +3,7 @@
 // limen runs on the CPU device (src/device/).
 #include <limen/config.hpp>
 
+#include "backend/device_handles.hpp"
 #include "device/api.hpp"
 #include "runtime_state.hpp"
 
@@ -43,16 +44,6 @@ DeviceInfo query_device(device::Api& api, int ordinal) {
   return info;
 }
 
-DeviceErrorInfo context_error(device::Api& api, device::Status error, int ordinal) {
-  DeviceErrorInfo info;
-  info.code = error;
-  info.name = api.error_name(error);
-  info.text = api.error_string(error);
-  info.call = "cudaSetDevice";
-  info.where = "the runtime probe, device " + std::to_string(ordinal);
-  return info;
-}
-
 /// Creates a context on the caller's current device, then on the others in
 /// order, until one works (the rest are left untouched: a context costs device
 /// memory, and in a job with one process per GPU, or in exclusive-process
@@ -77,7 +68,8 @@ bool find_usable_device(device::Api& api, RuntimeInfo& info) {
       break;
     }
     (void)api.get_last_error();  // the probe's failure is not the caller's error
-    d.context_error = context_error(api, error, d.ordinal);
+    const std::string where = "the runtime probe, device " + std::to_string(d.ordinal);
+    d.context_error = detail::error_info(api, error, "cudaSetDevice", where.c_str());
   }
   if (api.set_device(caller) != device::status::success) (void)api.get_last_error();
   return usable;
