@@ -7,6 +7,7 @@
 
 #include <limen/detail/concurrent_facade.hpp>
 #include <limen/detail/host_core.hpp>
+#include <limen/detail/thread_home.hpp>
 
 #include <atomic>
 #include <cstddef>

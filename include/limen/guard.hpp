@@ -26,13 +26,13 @@ using ReleaseFn = void (*)(void* owner, std::uint32_t index) noexcept;
  */
 inline void release_plain_reader(void* word, std::uint32_t) noexcept {
   auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
-  w.store(w.load() - slot_word::one_reader);
+  w.store(slot_word::without_reader(w.load()));
 }
 
 /** @brief The release of a write guard on a single-threaded host table (see above). */
 inline void release_plain_writer(void* word, std::uint32_t) noexcept {
   auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
-  w.store(w.load() & ~slot_word::writer_bit);
+  w.store(slot_word::without_writer(w.load()));
 }
 
 /**

@@ -9,6 +9,7 @@
 #include <limen/detail/fixed_array.hpp>
 #include <limen/detail/pending_ring.hpp>
 #include <limen/detail/slot_table.hpp>
+#include <limen/detail/thread_home.hpp>
 #include <limen/device_lease.hpp>
 #include <limen/device_view.hpp>
 #include <limen/guard.hpp>

@@ -8,6 +8,7 @@
 #include <limen/detail/backend.hpp>
 #include <limen/detail/class_core.hpp>
 #include <limen/detail/concurrent_facade.hpp>
+#include <limen/detail/thread_home.hpp>
 #include <limen/manager_config.hpp>
 
 #include <cstddef>

@@ -9,7 +9,7 @@
 
 #include <limen/detail/fixed_array.hpp>
 #include <limen/detail/free_list.hpp>
-#include <limen/detail/slot_counters.hpp>
+#include <limen/detail/slot_shards.hpp>
 #include <limen/detail/slot_word.hpp>
 #include <limen/detail/sync_policy.hpp>
 #include <limen/guard.hpp>
@@ -33,65 +33,11 @@ enum class SharedAccess : std::uint8_t { Header, Message, MessageWithShadow };
 /** @brief The outcome of a shared lock taken with a host shadow (device-backed slots). */
 enum class ShadowState : std::uint8_t { Ready, MustFill };
 
-/**
- * @brief A stable per-thread home shard (0..MultiThreaded::shard_count - 1).
- *
- * Each thread takes the shard the fewest live threads use, and gives it back
- * when it exits, so up to shard_count threads at once never share a shard
- * (a plain counter would put the 1st and the 9th thread ever started together,
- * however many had exited).
- */
-class ThreadHome {
- public:
-  ThreadHome() noexcept : shard_(take()) {}
-  ~ThreadHome() { users()[shard_].fetch_sub(1, std::memory_order_relaxed); }
-  ThreadHome(const ThreadHome&) = delete;
-  ThreadHome& operator=(const ThreadHome&) = delete;
-  [[nodiscard]] std::uint32_t shard() const noexcept { return shard_; }
-
- private:
-  static constexpr std::uint32_t count = MultiThreaded::shard_count;
-  static std::atomic<std::uint32_t>* users() noexcept {
-    static std::atomic<std::uint32_t> live[count] = {};
-    return live;
-  }
-  static std::uint32_t take() noexcept {
-    std::uint32_t best = 0;
-    for (std::uint32_t s = 1; s < count; ++s) {
-      if (users()[s].load(std::memory_order_relaxed) <
-          users()[best].load(std::memory_order_relaxed)) {
-        best = s;
-      }
-    }
-    users()[best].fetch_add(1, std::memory_order_relaxed);
-    return best;
-  }
-
-  std::uint32_t shard_;
-};
-
-/** @brief This thread's home shard (see ThreadHome). */
-inline std::uint32_t this_thread_seed() noexcept {
-  thread_local const ThreadHome home;
-  return home.shard();
-}
-
 /** @brief Per-slot state: one word for the state machine, one link for the free list. */
 template <class Sync>
 struct alignas(Sync::line_align) SlotMeta {
   typename Sync::template Atomic<std::uint64_t> word{};
   typename Sync::template Atomic<std::uint32_t> next{};
-};
-
-/**
- * @brief What one shard's worker writes: its free stack and its counters, on
- * one cache line (with `MultiThreaded`), so threads with different homes
- * never write the same line.
- */
-template <class Sync>
-struct alignas(Sync::line_align) Shard {
-  FreeStack<Sync> free;
-  SlotCounters<Sync> counts;
 };
 
 /**
@@ -107,9 +53,7 @@ struct alignas(Sync::line_align) Shard {
 template <class Sync, template <class> class Storage>
 class SlotTable {
   using Word = std::uint64_t;
-  using Counters = SlotCounters<Sync>;
   static constexpr std::uint32_t empty_index = end_of_list;
-  static constexpr std::uint32_t shards = Sync::shard_count;
   /// With one thread nothing else can see a slot between its steps: plain words, no CAS.
   static constexpr bool alone = !Sync::shared;
 
@@ -123,7 +67,7 @@ class SlotTable {
     for (std::size_t i = 0; i < capacity; ++i) {
       meta_[i].next.store(i + 1 < capacity ? static_cast<std::uint32_t>(i + 1) : empty_index);
     }
-    if (capacity > 0) shard_[0].free.reset(0);
+    if (capacity > 0) shards_.reset(0);
   }
 
   SlotTable(const SlotTable&) = delete;
@@ -136,16 +80,11 @@ class SlotTable {
   SlotTable(SlotTable&& other) noexcept requires(alone)
       : meta_(std::move(other.meta_)),
         capacity_(std::exchange(other.capacity_, 0)),
-        peak_(std::exchange(other.peak_, {})),
-        pending_(std::exchange(other.pending_, {})) {
-    for (std::uint32_t s = 0; s < shards; ++s) shard_[s] = std::exchange(other.shard_[s], {});
-  }
+        shards_(std::move(other.shards_)) {}
   SlotTable& operator=(SlotTable&& other) noexcept requires(alone) {
     meta_ = std::move(other.meta_);
     capacity_ = std::exchange(other.capacity_, 0);
-    peak_ = std::exchange(other.peak_, {});
-    pending_ = std::exchange(other.pending_, {});
-    for (std::uint32_t s = 0; s < shards; ++s) shard_[s] = std::exchange(other.shard_[s], {});
+    shards_ = std::move(other.shards_);
     return *this;
   }
 
@@ -157,7 +96,7 @@ class SlotTable {
    * @param stole set when the home shard was empty and another shard gave the slot.
    */
   Result<MessageToken> allocate(std::uint32_t home, bool* stole = nullptr) noexcept {
-    const std::uint32_t index = pop_any(home, stole);
+    const std::uint32_t index = shards_.pop_any(home, stole, links());
     if (index == empty_index) [[unlikely]]
       return MemoryError::NoFreeSlots;
     auto& word = meta_[index].word;
@@ -181,12 +120,9 @@ class SlotTable {
   void publish(MessageToken token, std::uint32_t home, bool sample_peak_now) noexcept {
     meta_[token.index()].word.store(slot_word::make(token.generation(), slot_word::Phase::Occupied),
                                     std::memory_order_release);
-    Counters::bump(shard(home).counts.stores);
-    if constexpr (alone) {
-      const std::uint64_t live = in_use();
-      if (live > peak_.load()) peak_.store(live);
-    } else if (sample_peak_now || (token.generation() & 1023U) == 1U) {
-      sample_peak();
+    shards_.count_store(home);
+    if (alone || sample_peak_now || (token.generation() & 1023U) == 1U) {
+      shards_.sample_peak(capacity_);
     }
   }
 
@@ -215,7 +151,8 @@ class SlotTable {
     // The usual case in one compare: this message, occupied, no writer (and for
     // messages: not poisoned, no shadow refresh under way).
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
-    const Word mask = access == SharedAccess::Header ? header_mask : message_mask;
+    const Word mask =
+        access == SharedAccess::Header ? slot_word::header_mask : slot_word::message_mask;
     Word w = word.load(std::memory_order_acquire);
     for (;;) {
       // One more reader. Alone (no waiters bit ever set), a full reader count
@@ -228,7 +165,8 @@ class SlotTable {
         const bool fill =
             access == SharedAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
         const Word next = counted + (fill ? slot_word::filling_bit : 0);
-        if (exchange(word, w, next)) return fill ? ShadowState::MustFill : ShadowState::Ready;
+        if (WordOps<Sync>::exchange(word, w, next))
+          return fill ? ShadowState::MustFill : ShadowState::Ready;
         continue;
       }
       if (auto error = validate(token, w)) return *error;
@@ -241,20 +179,20 @@ class SlotTable {
       if (!must_wait) {  // only the waiters bit differed: take the reader as usual
         const bool fill =
             access == SharedAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
-        if (exchange(word, w, counted + (fill ? slot_word::filling_bit : 0))) {
+        if (WordOps<Sync>::exchange(word, w, counted + (fill ? slot_word::filling_bit : 0))) {
           return fill ? ShadowState::MustFill : ShadowState::Ready;
         }
         continue;
       }
       // A writer holds the slot, or a reader is refreshing its shadow.
       if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
-      w = sleep_on(word, w);
+      w = WordOps<Sync>::sleep_on(word, w);
     }
   }
 
   /** @brief Ends the shadow refresh a `MustFill` reader did; @p ok marks the shadow fresh. */
   void finish_fill(std::uint32_t index, bool ok) noexcept {
-    update(index, [ok](Word w) {
+    WordOps<Sync>::update(meta_[index].word, [ok](Word w) {
       return (w & ~slot_word::filling_bit) | (ok ? slot_word::fresh_bit : 0);
     });
   }
@@ -280,7 +218,7 @@ class SlotTable {
   void unlock_reader(std::uint32_t index) noexcept {
     auto& word = meta_[index].word;
     if constexpr (alone) {
-      word.store(word.load() - slot_word::one_reader);
+      word.store(slot_word::without_reader(word.load()));
     } else {
       // One read-modify-write, no loop: only a sleeper (rare) costs more.
       const Word old = word.fetch_sub(slot_word::one_reader, std::memory_order_release);
@@ -293,7 +231,7 @@ class SlotTable {
 
   /** @brief Ends one shared access; the last reader leaves the shadow stale. */
   void unlock_shared(std::uint32_t index) noexcept {
-    update(index, [](Word old) {
+    WordOps<Sync>::update(meta_[index].word, [](Word old) {
       const Word next = old - slot_word::one_reader;
       return slot_word::readers(next) == 0 ? next & ~slot_word::fresh_bit : next;
     });
@@ -307,20 +245,21 @@ class SlotTable {
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
     Word w = word.load(std::memory_order_acquire);
     for (;;) {
-      if ((w & exclusive_mask) == expected) [[likely]] {
-        if (exchange(word, w, (w | slot_word::writer_bit) & ~slot_word::fresh_bit)) return {};
+      if ((w & slot_word::exclusive_mask) == expected) [[likely]] {
+        if (WordOps<Sync>::exchange(word, w, (w | slot_word::writer_bit) & ~slot_word::fresh_bit))
+          return {};
         continue;
       }
       if (auto error = validate(token, w)) return *error;
       if (slot_word::has(w, slot_word::poisoned_bit)) return MemoryError::Poisoned;
       if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;  // a writer or readers
-      w = sleep_on(word, w);
+      w = WordOps<Sync>::sleep_on(word, w);
     }
   }
 
   /** @brief Ends exclusive access; @p poison marks the contents untrustworthy. */
   void unlock_exclusive(std::uint32_t index, bool poison) noexcept {
-    update(index, [poison](Word w) {
+    WordOps<Sync>::update(meta_[index].word, [poison](Word w) {
       return (w & ~slot_word::writer_bit) | (poison ? slot_word::poisoned_bit : 0);
     });
   }
@@ -346,11 +285,11 @@ class SlotTable {
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
     Word w = word.load(std::memory_order_acquire);
     for (;;) {
-      if ((w & free_mask) != expected) [[unlikely]] {
+      if ((w & slot_word::free_mask) != expected) [[unlikely]] {
         if (auto error = free_error(token, w)) return *error;
       }
       const Word next = slot_word::make(token.generation(), slot_word::Phase::Reserved);
-      if (exchange(word, w, next)) return {};
+      if (WordOps<Sync>::exchange(word, w, next)) return {};
     }
   }
 
@@ -360,7 +299,7 @@ class SlotTable {
     word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
                std::memory_order_release);
     push(index, home);
-    count_free(home);
+    shards_.count_free(home);
   }
 
   /**
@@ -368,8 +307,8 @@ class SlotTable {
    * now, the slot stays hidden and unavailable until recycle_deferred().
    */
   void defer_free(std::uint32_t home) noexcept {
-    pending_.fetch_add(1, std::memory_order_relaxed);
-    count_free(home);
+    shards_.add_pending();
+    shards_.count_free(home);
   }
 
   /**
@@ -377,7 +316,7 @@ class SlotTable {
    * nothing can order may still write it): the free counts, the slot stays
    * hidden for good.
    */
-  void keep_freed(std::uint32_t home) noexcept { count_free(home); }
+  void keep_freed(std::uint32_t home) noexcept { shards_.count_free(home); }
 
   /** @brief Makes a deferred slot (its device work done) available again. */
   void recycle_deferred(std::uint32_t index, std::uint32_t home) noexcept {
@@ -385,13 +324,11 @@ class SlotTable {
     word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
                std::memory_order_release);
     push(index, home);
-    pending_.fetch_sub(1, std::memory_order_relaxed);
+    shards_.remove_pending();
   }
 
   /** @brief Freed slots still waiting for device work (see defer_free()). */
-  [[nodiscard]] std::uint64_t pending() const noexcept {
-    return pending_.load(std::memory_order_relaxed);
-  }
+  [[nodiscard]] std::uint64_t pending() const noexcept { return shards_.pending(); }
 
   /** @brief Marks the token as held by a queue: `free` returns QueueOwned until release(). */
   Result<void> retain(MessageToken token) noexcept { return change_retains(token, +1); }
@@ -413,133 +350,26 @@ class SlotTable {
   }
 
   /** @brief Occupied slots; exact whenever no operation is in progress. */
-  [[nodiscard]] std::uint64_t in_use() const noexcept {
-    if constexpr (alone) {
-      // Alone the counters are exact: every store is published, every free counted.
-      return shard_[0].counts.stores.load() - shard_[0].counts.frees.load();
-    } else {
-      std::uint64_t stored = 0;
-      std::uint64_t freed = 0;
-      // Stores first, frees second: frees counted later only lower the result, so
-      // under concurrency it can lag the truth but never exceed it.
-      for (const auto& s : shard_) stored += s.counts.stores.load(std::memory_order_acquire);
-      for (const auto& s : shard_) freed += s.counts.frees.load(std::memory_order_acquire);
-      const std::uint64_t used = stored > freed ? stored - freed : 0;
-      return used < capacity_ ? used : capacity_;
-    }
-  }
-
-  /** @brief Raises the high-water mark to the current `in_use()`. */
-  void sample_peak() noexcept {
-    const std::uint64_t now = in_use();
-    std::uint64_t peak = peak_.load(std::memory_order_relaxed);
-    while (now > peak && !peak_.compare_exchange_weak(peak, now, std::memory_order_relaxed,
-                                                      std::memory_order_relaxed)) {
-    }
-  }
+  [[nodiscard]] std::uint64_t in_use() const noexcept { return shards_.in_use(capacity_); }
 
   /** @brief Counts a store that failed (whatever the reason). */
-  void count_failed_store(std::uint32_t home) noexcept {
-    Counters::bump(shard(home).counts.failed_stores);
-  }
+  void count_failed_store(std::uint32_t home) noexcept { shards_.count_failed_store(home); }
 
   /** @brief A snapshot of the counters (summed over shards). */
-  [[nodiscard]] ManagerStats stats() const noexcept {
-    ManagerStats out;
-    for (const auto& s : shard_) s.counts.add_to(out);
-    out.in_use = in_use();
-    out.pending_frees = pending();
-    const std::uint64_t peak = peak_.load(std::memory_order_relaxed);
-    out.peak_in_use = peak > out.in_use ? peak : out.in_use;
-    return out;
-  }
+  [[nodiscard]] ManagerStats stats() const noexcept { return shards_.stats(capacity_); }
 
  private:
-  // What a fast-path word must match, besides the generation and the Occupied phase.
-  static constexpr Word base_mask = slot_word::generation_mask | slot_word::phase_mask;
-  /// Header guards: no writer.
-  static constexpr Word header_mask = base_mask | slot_word::writer_bit;
-  /// Message guards: no writer, not poisoned, no shadow refresh under way.
-  static constexpr Word message_mask =
-      header_mask | slot_word::poisoned_bit | slot_word::filling_bit;
-  /// Write guards and leases: nothing else at all.
-  static constexpr Word exclusive_mask =
-      message_mask | (slot_word::max_readers << slot_word::readers_shift);
-  /// Frees: no guard, no retain (poison does not matter).
-  static constexpr Word free_mask = base_mask | slot_word::writer_bit |
-                                    (slot_word::max_readers << slot_word::readers_shift) |
-                                    (slot_word::max_retains << slot_word::retains_shift);
-
   static constexpr bool should_wait(Wait wait) noexcept {
     return Sync::can_wait && wait == Wait::Yes;
   }
 
   /** @brief The error @p token has against word @p w (its index is known in range), if any. */
   [[nodiscard]] static std::optional<MemoryError> validate(MessageToken token, Word w) noexcept {
-    if (slot_word::phase(w) != slot_word::Phase::Occupied) return MemoryError::NotAllocated;
-    if (slot_word::generation(w) != token.generation()) return MemoryError::StaleToken;
-    return std::nullopt;
+    return slot_word::token_error(token.generation(), w);
   }
-
   /** @brief Why a free of @p token meets word @p w with a refusal, if it does. */
   [[nodiscard]] static std::optional<MemoryError> free_error(MessageToken token, Word w) noexcept {
-    if (auto error = validate(token, w)) return error;
-    if (slot_word::has(w, slot_word::writer_bit) || slot_word::readers(w) != 0) {
-      return MemoryError::BorrowActive;
-    }
-    if (slot_word::retains(w) != 0) return MemoryError::QueueOwned;
-    return std::nullopt;
-  }
-
-  /**
-   * @brief Replaces @p word's value @p w with @p next: a compare-and-swap when
-   * shared (false, with @p w refreshed, if another thread changed it), a store alone.
-   */
-  template <class AtomicWord>
-  static bool exchange(AtomicWord& word, Word& w, Word next) noexcept {
-    if constexpr (alone) {
-      word.store(next);
-      return true;
-    } else {
-      return word.compare_exchange_weak(w, next, std::memory_order_acquire,
-                                        std::memory_order_acquire);
-    }
-  }
-
-  void count_free(std::uint32_t home) noexcept { Counters::bump(shard(home).counts.frees); }
-
-  /**
-   * @brief Applies a releasing @p change to slot @p index's word atomically and
-   * wakes sleepers if any announced themselves. Every waiter re-checks and
-   * re-announces, so clearing the bit here loses nobody.
-   */
-  template <class Change>
-  void update(std::uint32_t index, Change change) noexcept {
-    auto& word = meta_[index].word;
-    if constexpr (alone) {
-      word.store(change(word.load()));
-    } else {
-      Word w = word.load(std::memory_order_relaxed);
-      while (!word.compare_exchange_weak(w, change(w) & ~slot_word::waiters_bit,
-                                         std::memory_order_acq_rel, std::memory_order_relaxed)) {
-      }
-      if (slot_word::has(w, slot_word::waiters_bit)) word.notify_all();
-    }
-  }
-
-  /**
-   * @brief Announces a sleeper on @p word (seen as @p w), sleeps until it changes,
-   * and returns its new value. Only reached with `MultiThreaded`.
-   */
-  template <class AtomicWord>
-  static Word sleep_on(AtomicWord& word, Word w) noexcept {
-    const Word announced = w | slot_word::waiters_bit;
-    if (w == announced || word.compare_exchange_strong(w, announced, std::memory_order_acquire,
-                                                       std::memory_order_acquire)) {
-      word.wait(announced, std::memory_order_acquire);
-      return word.load(std::memory_order_acquire);
-    }
-    return w;  // the word changed meanwhile: re-check it
+    return slot_word::free_error(token.generation(), w);
   }
 
   Result<void> change_retains(MessageToken token, int delta) noexcept {
@@ -552,11 +382,9 @@ class SlotTable {
       if (delta > 0 && count == slot_word::max_retains) return MemoryError::AlreadyBorrowed;
       if (delta < 0 && count == 0) return MemoryError::BadToken;
       const Word next = delta > 0 ? w + slot_word::one_retain : w - slot_word::one_retain;
-      if (exchange(word, w, next)) return {};
+      if (WordOps<Sync>::exchange(word, w, next)) return {};
     }
   }
-
-  Shard<Sync>& shard(std::uint32_t home) noexcept { return shard_[home % shards]; }
 
   /** @brief Slot @p index's free-list link. */
   auto links() noexcept {
@@ -565,27 +393,13 @@ class SlotTable {
     };
   }
 
-  /** @brief Pops from the home shard, then from the others in turn. */
-  std::uint32_t pop_any(std::uint32_t home, bool* stole) noexcept {
-    for (std::uint32_t i = 0; i < shards; ++i) {
-      const std::uint32_t index = shard_[(home + i) % shards].free.pop(links());
-      if (index != empty_index) [[likely]] {
-        if (stole != nullptr) *stole = i != 0;
-        return index;
-      }
-    }
-    return empty_index;
-  }
-
   void push(std::uint32_t index, std::uint32_t home) noexcept {
-    shard(home).free.push(index, links());
+    shards_.push(index, home, links());
   }
 
   Storage<Meta> meta_;
   std::size_t capacity_;
-  Shard<Sync> shard_[shards];
-  typename Sync::template Atomic<std::uint64_t> peak_{};
-  typename Sync::template Atomic<std::uint64_t> pending_{};
+  ShardSet<Sync> shards_;
 };
 
 }  // namespace limen::detail

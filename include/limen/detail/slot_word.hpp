@@ -23,7 +23,11 @@
  */
 #pragma once
 
+#include <limen/detail/sync_policy.hpp>
+#include <limen/error.hpp>
+
 #include <cstdint>
+#include <optional>
 
 namespace limen::detail::slot_word {
 
@@ -68,4 +72,103 @@ inline constexpr std::uint64_t one_retain = 1ULL << retains_shift;
   return (w & ~phase_mask) | (static_cast<std::uint64_t>(phase) << phase_shift);
 }
 
+/** @brief @p w with one reader fewer (the caller knows one is there). */
+[[nodiscard]] constexpr std::uint64_t without_reader(std::uint64_t w) noexcept {
+  return w - one_reader;
+}
+/** @brief @p w with its writer gone. */
+[[nodiscard]] constexpr std::uint64_t without_writer(std::uint64_t w) noexcept {
+  return w & ~writer_bit;
+}
+
+// What a word must match on each fast path, besides the generation and the Occupied phase.
+inline constexpr std::uint64_t base_mask = generation_mask | phase_mask;
+/// Header guards: no writer.
+inline constexpr std::uint64_t header_mask = base_mask | writer_bit;
+/// Message guards: no writer, not poisoned, no shadow refresh under way.
+inline constexpr std::uint64_t message_mask = header_mask | poisoned_bit | filling_bit;
+/// Write guards and leases: nothing else at all.
+inline constexpr std::uint64_t exclusive_mask = message_mask | (max_readers << readers_shift);
+/// Frees: no guard, no retain (poison does not matter).
+inline constexpr std::uint64_t free_mask =
+    base_mask | writer_bit | (max_readers << readers_shift) | (max_retains << retains_shift);
+
+/** @brief Why a token of @p generation does not name word @p w's message, if it does not. */
+[[nodiscard]] constexpr std::optional<MemoryError> token_error(std::uint32_t generation,
+                                                               std::uint64_t w) noexcept {
+  if (phase(w) != Phase::Occupied) return MemoryError::NotAllocated;
+  if (slot_word::generation(w) != generation) return MemoryError::StaleToken;
+  return std::nullopt;
+}
+
+/** @brief Why a free of a token of @p generation is refused by word @p w, if it is. */
+[[nodiscard]] constexpr std::optional<MemoryError> free_error(std::uint32_t generation,
+                                                              std::uint64_t w) noexcept {
+  if (auto error = token_error(generation, w)) return error;
+  if (has(w, writer_bit) || readers(w) != 0) return MemoryError::BorrowActive;
+  if (retains(w) != 0) return MemoryError::QueueOwned;
+  return std::nullopt;
+}
+
 }  // namespace limen::detail::slot_word
+
+namespace limen::detail {
+
+/**
+ * @brief How a slot word changes under policy @p Sync: compare-and-swap loops
+ * and sleeps with `MultiThreaded`, plain stores with `SingleThreaded` (nothing
+ * else can see the word between two steps of its one thread).
+ */
+template <class Sync>
+struct WordOps {
+  using Word = std::uint64_t;
+  using AtomicWord = typename Sync::template Atomic<Word>;
+
+  /**
+   * @brief Replaces @p word's value @p w with @p next: a compare-and-swap when
+   * shared (false, with @p w refreshed, if another thread changed it), a store alone.
+   */
+  static bool exchange(AtomicWord& word, Word& w, Word next) noexcept {
+    if constexpr (!Sync::shared) {
+      word.store(next);
+      return true;
+    } else {
+      return word.compare_exchange_weak(w, next, std::memory_order_acquire,
+                                        std::memory_order_acquire);
+    }
+  }
+
+  /**
+   * @brief Applies a releasing @p change to @p word atomically and wakes
+   * sleepers if any announced themselves. Every waiter re-checks and
+   * re-announces, so clearing the bit here loses nobody.
+   */
+  template <class Change>
+  static void update(AtomicWord& word, Change change) noexcept {
+    if constexpr (!Sync::shared) {
+      word.store(change(word.load()));
+    } else {
+      Word w = word.load(std::memory_order_relaxed);
+      while (!word.compare_exchange_weak(w, change(w) & ~slot_word::waiters_bit,
+                                         std::memory_order_acq_rel, std::memory_order_relaxed)) {
+      }
+      if (slot_word::has(w, slot_word::waiters_bit)) word.notify_all();
+    }
+  }
+
+  /**
+   * @brief Announces a sleeper on @p word (seen as @p w), sleeps until it changes,
+   * and returns its new value. Only reached with `MultiThreaded`.
+   */
+  static Word sleep_on(AtomicWord& word, Word w) noexcept {
+    const Word announced = w | slot_word::waiters_bit;
+    if (w == announced || word.compare_exchange_strong(w, announced, std::memory_order_acquire,
+                                                       std::memory_order_acquire)) {
+      word.wait(announced, std::memory_order_acquire);
+      return word.load(std::memory_order_acquire);
+    }
+    return w;  // the word changed meanwhile: re-check it
+  }
+};
+
+}  // namespace limen::detail
