@@ -24,13 +24,6 @@ class ConcurrentHandle;
 namespace detail {
 template <class P>
 using ConcurrentCore = HostCore<P, MultiThreaded, HeapArray>;
-
-/** @brief The vacant core a moved-from manager or handle points at (owned by nobody). */
-template <class P>
-std::shared_ptr<ConcurrentCore<P>> vacant_concurrent_core() noexcept {
-  return std::shared_ptr<ConcurrentCore<P>>(std::shared_ptr<ConcurrentCore<P>>{},
-                                            &ConcurrentCore<P>::vacant());
-}
 }  // namespace detail
 
 /**
@@ -54,10 +47,10 @@ std::shared_ptr<ConcurrentCore<P>> vacant_concurrent_core() noexcept {
  * Unsupported, every token BadToken.
  */
 template <class P>
-class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, P> {
+class ConcurrentManager
+    : public detail::ConcurrentFacade<detail::SharedCore<detail::ConcurrentCore<P>, false>, P> {
   using Core = detail::ConcurrentCore<P>;
-  friend detail::ManagerFacade<ConcurrentManager<P>, P>;
-  friend detail::ConcurrentFacade<ConcurrentManager<P>, P>;
+  using Base = detail::ConcurrentFacade<detail::SharedCore<Core, false>, P>;
 
  public:
   /**
@@ -68,24 +61,17 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
    */
   explicit ConcurrentManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
                              std::string_view name = "limen")
-      : core_(detail::make_state<Core>(capacity, memory_class, name)), class_(memory_class) {}
+      : Base(detail::make_state<Core>(capacity, memory_class, name), memory_class) {}
 
   /** @brief Another owner of the same storage (handles and copies share it). */
   ConcurrentManager(const ConcurrentManager&) = default;
   /** @brief Becomes another owner of @p other's storage, giving up this one's share. */
   ConcurrentManager& operator=(const ConcurrentManager&) = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
-  ConcurrentManager(ConcurrentManager&& other) noexcept
-      : core_(std::exchange(other.core_, detail::vacant_concurrent_core<P>())),
-        class_(other.class_) {}
+  ConcurrentManager(ConcurrentManager&& other) noexcept = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
-  ConcurrentManager& operator=(ConcurrentManager&& other) noexcept {
-    if (this != &other) {
-      core_ = std::exchange(other.core_, detail::vacant_concurrent_core<P>());
-      class_ = other.class_;
-    }
-    return *this;
-  }
+  ConcurrentManager& operator=(ConcurrentManager&& other) noexcept = default;
+  ~ConcurrentManager() = default;
 
   /** @brief Builds the manager, or returns why not (Unsupported, OutOfMemory); never throws. */
   [[nodiscard]] static Result<ConcurrentManager> create(
@@ -102,22 +88,6 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
    * It costs one shared_ptr copy when made and none per operation.
    */
   [[nodiscard]] ConcurrentHandle<P> scoped_handle() const;
-
- private:
-  static constexpr detail::Wait read_wait = detail::Wait::Yes;
-  template <class F>
-  decltype(auto) visit_core(F&& f) const {
-    return f(*core_);
-  }
-  /// A moved-from manager points at the vacant core, whose own checks refuse everything.
-  static constexpr bool has_core() noexcept { return true; }
-  [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
-  static std::uint32_t home() noexcept { return detail::this_thread_seed(); }
-  /// Like handles, the peak is sampled (never on every store: that reads every shard).
-  static constexpr bool samples_peak() noexcept { return false; }
-
-  std::shared_ptr<Core> core_;
-  MemoryClass class_;
 };
 
 /**
@@ -127,62 +97,36 @@ class ConcurrentManager : public detail::ConcurrentFacade<ConcurrentManager<P>, 
  * one worker, which keeps that worker's slots in its own shard.
  */
 template <class P>
-class ConcurrentHandle : public detail::ConcurrentFacade<ConcurrentHandle<P>, P> {
+class ConcurrentHandle
+    : public detail::ConcurrentFacade<detail::SharedCore<detail::ConcurrentCore<P>, true>, P> {
   using Core = detail::ConcurrentCore<P>;
-  friend detail::ManagerFacade<ConcurrentHandle<P>, P>;
-  friend detail::ConcurrentFacade<ConcurrentHandle<P>, P>;
+  using Base = detail::ConcurrentFacade<detail::SharedCore<Core, true>, P>;
   friend class ConcurrentManager<P>;
 
  public:
   /** @brief A handle on the same storage (handles are scoped_handle()s themselves). */
-  [[nodiscard]] ConcurrentHandle scoped_handle() const { return ConcurrentHandle(core_, class_); }
+  [[nodiscard]] ConcurrentHandle scoped_handle() const {
+    return ConcurrentHandle(this->shared_core(), this->stored_class());
+  }
 
-  /** @brief Another handle on the same storage. */
+  /** @brief Another handle on the same storage (and the same shard). */
   ConcurrentHandle(const ConcurrentHandle&) = default;
   /** @brief Becomes a handle on @p other's storage, giving up this one's share. */
   ConcurrentHandle& operator=(const ConcurrentHandle&) = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
-  ConcurrentHandle(ConcurrentHandle&& other) noexcept
-      : core_(std::exchange(other.core_, detail::vacant_concurrent_core<P>())),
-        class_(other.class_),
-        home_(other.home_) {}
+  ConcurrentHandle(ConcurrentHandle&& other) noexcept = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
-  ConcurrentHandle& operator=(ConcurrentHandle&& other) noexcept {
-    if (this != &other) {
-      core_ = std::exchange(other.core_, detail::vacant_concurrent_core<P>());
-      class_ = other.class_;
-      home_ = other.home_;
-    }
-    return *this;
-  }
+  ConcurrentHandle& operator=(ConcurrentHandle&& other) noexcept = default;
+  ~ConcurrentHandle() = default;
 
  private:
   ConcurrentHandle(std::shared_ptr<Core> core, MemoryClass memory_class)
-      : core_(std::move(core)), class_(memory_class), home_(next_home()) {}
-
-  static std::uint32_t next_home() noexcept {
-    static std::atomic<std::uint32_t> next{0};
-    return next.fetch_add(1, std::memory_order_relaxed);
-  }
-
-  static constexpr detail::Wait read_wait = detail::Wait::Yes;
-  template <class F>
-  decltype(auto) visit_core(F&& f) const {
-    return f(*core_);
-  }
-  static constexpr bool has_core() noexcept { return true; }
-  [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
-  std::uint32_t home() const noexcept { return home_; }
-  static constexpr bool samples_peak() noexcept { return false; }
-
-  std::shared_ptr<Core> core_;
-  MemoryClass class_;
-  std::uint32_t home_;
+      : Base(std::move(core), memory_class) {}
 };
 
 template <class P>
 ConcurrentHandle<P> ConcurrentManager<P>::scoped_handle() const {
-  return ConcurrentHandle<P>(core_, class_);
+  return ConcurrentHandle<P>(this->shared_core(), this->stored_class());
 }
 
 }  // namespace limen

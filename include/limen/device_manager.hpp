@@ -6,7 +6,7 @@
  */
 #pragma once
 
-#include <limen/detail/class_manager.hpp>
+#include <limen/detail/backend_manager.hpp>
 #include <limen/manager_config.hpp>
 
 #include <utility>
@@ -28,12 +28,16 @@ namespace limen {
  * BadToken).
  */
 template <class P>
-class DeviceManager : public detail::ClassManager<DeviceManager<P>, P, MemoryKind::Device> {
-  using Base = detail::ClassManager<DeviceManager<P>, P, MemoryKind::Device>;
-
+class DeviceManager : public detail::BackendManager<P> {
  public:
   /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
-  explicit DeviceManager(ManagerConfig config = {}) : Base(std::move(config)) {}
+  explicit DeviceManager(ManagerConfig config = {})
+      : detail::BackendManager<P>(MemoryKind::Device, std::move(config)) {}
+
+  /** @brief Builds the manager, or returns why not; never throws. */
+  [[nodiscard]] static Result<DeviceManager> create(ManagerConfig config = {}) {
+    return detail::create_manager<DeviceManager>(std::move(config));
+  }
 };
 
 }  // namespace limen

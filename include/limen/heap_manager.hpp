@@ -13,6 +13,7 @@
 #include <memory>
 #include <new>
 #include <string_view>
+#include <utility>
 
 namespace limen {
 
@@ -27,9 +28,11 @@ namespace limen {
  * token BadToken.
  */
 template <class P>
-class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
+class HeapManager
+    : public detail::ManagerFacade<
+          detail::InlineCore<detail::HostCore<P, detail::SingleThreaded, detail::HeapArray>>, P> {
   using Core = detail::HostCore<P, detail::SingleThreaded, detail::HeapArray>;
-  friend detail::ManagerFacade<HeapManager<P>, P>;
+  using Base = detail::ManagerFacade<detail::InlineCore<Core>, P>;
 
  public:
   /**
@@ -40,7 +43,7 @@ class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
    */
   explicit HeapManager(std::size_t capacity, MemoryClass memory_class = MemoryClass::host(),
                        std::string_view name = "limen")
-      : core_(make_core(capacity, memory_class, name)) {}
+      : Base(std::in_place, make_core(capacity, memory_class, name)) {}
 
   /** @brief Builds the manager, or returns why not (Unsupported, OutOfMemory); never throws. */
   [[nodiscard]] static Result<HeapManager> create(std::size_t capacity,
@@ -53,8 +56,8 @@ class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
   [[nodiscard]] std::size_t configured_capacity() const noexcept { return this->capacity(); }
 
  private:
-  // The core lives in the manager (one load fewer on every call than behind a
-  // pointer); its arrays are on the heap and do not move with it.
+  // The core lives in the manager (InlineCore); its arrays are on the heap and
+  // do not move with it.
   static Core make_core(std::size_t capacity, MemoryClass memory_class, std::string_view name) {
     try {
       return Core(capacity, memory_class, name);
@@ -62,22 +65,6 @@ class HeapManager : public detail::ManagerFacade<HeapManager<P>, P> {
       throw MemoryErrorException(MemoryError::OutOfMemory, "the manager's host arrays");
     }
   }
-
-  static constexpr detail::Wait read_wait = detail::Wait::No;
-  template <class F>
-  decltype(auto) visit_core(F&& f) {
-    return f(core_);
-  }
-  template <class F>
-  decltype(auto) visit_core(F&& f) const {
-    return f(core_);
-  }
-  static constexpr bool has_core() noexcept { return true; }
-  [[nodiscard]] MemoryClass stored_class() const noexcept { return core_.memory_class(); }
-  static constexpr std::uint32_t home() noexcept { return 0; }
-  static constexpr bool samples_peak() noexcept { return true; }
-
-  Core core_;
 };
 
 }  // namespace limen

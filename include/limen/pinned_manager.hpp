@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include <limen/detail/class_manager.hpp>
+#include <limen/detail/backend_manager.hpp>
 #include <limen/manager_config.hpp>
 
 #include <utility>
@@ -26,12 +26,16 @@ namespace limen {
  * BadToken).
  */
 template <class P>
-class PinnedManager : public detail::ClassManager<PinnedManager<P>, P, MemoryKind::PinnedHost> {
-  using Base = detail::ClassManager<PinnedManager<P>, P, MemoryKind::PinnedHost>;
-
+class PinnedManager : public detail::BackendManager<P> {
  public:
   /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
-  explicit PinnedManager(ManagerConfig config = {}) : Base(std::move(config)) {}
+  explicit PinnedManager(ManagerConfig config = {})
+      : detail::BackendManager<P>(MemoryKind::PinnedHost, std::move(config)) {}
+
+  /** @brief Builds the manager, or returns why not; never throws. */
+  [[nodiscard]] static Result<PinnedManager> create(ManagerConfig config = {}) {
+    return detail::create_manager<PinnedManager>(std::move(config));
+  }
 };
 
 }  // namespace limen

@@ -5,7 +5,7 @@
  */
 #pragma once
 
-#include <limen/detail/class_manager.hpp>
+#include <limen/detail/backend_manager.hpp>
 #include <limen/manager_config.hpp>
 
 #include <utility>
@@ -25,12 +25,16 @@ namespace limen {
  * BadToken).
  */
 template <class P>
-class SharedManager : public detail::ClassManager<SharedManager<P>, P, MemoryKind::Shared> {
-  using Base = detail::ClassManager<SharedManager<P>, P, MemoryKind::Shared>;
-
+class SharedManager : public detail::BackendManager<P> {
  public:
   /** @brief Builds the manager; throws MemoryErrorException with the reason on failure. */
-  explicit SharedManager(ManagerConfig config = {}) : Base(std::move(config)) {}
+  explicit SharedManager(ManagerConfig config = {})
+      : detail::BackendManager<P>(MemoryKind::Shared, std::move(config)) {}
+
+  /** @brief Builds the manager, or returns why not; never throws. */
+  [[nodiscard]] static Result<SharedManager> create(ManagerConfig config = {}) {
+    return detail::create_manager<SharedManager>(std::move(config));
+  }
 };
 
 }  // namespace limen

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
+#include <utility>
 
 namespace limen {
 
@@ -23,43 +24,28 @@ namespace limen {
  * point into it; a guard must not outlive it.
  */
 template <class P, std::size_t N>
-class StaticManager : public detail::ManagerFacade<StaticManager<P, N>, P> {
-  template <class T>
-  using Inline = detail::InlineArray<T, N>;
-  using Core = detail::HostCore<P, detail::SingleThreaded, Inline>;
-  friend detail::ManagerFacade<StaticManager<P, N>, P>;
+class StaticManager
+    : public detail::ManagerFacade<
+          detail::InlineCore<
+              detail::HostCore<P, detail::SingleThreaded, detail::InlineStorage<N>::template Of>>,
+          P> {
+  using Core = detail::HostCore<P, detail::SingleThreaded, detail::InlineStorage<N>::template Of>;
+  using Base = detail::ManagerFacade<detail::InlineCore<Core>, P>;
 
  public:
   static_assert(N <= 0xFFFF'FFFEULL, "StaticManager: at most 2^32 - 2 slots");
 
   /** @brief A manager in host memory. */
-  StaticManager() : core_(N, MemoryClass::host(), "limen") {}
+  StaticManager() : Base(std::in_place, N, MemoryClass::host(), "limen") {}
   /**
    * @brief A manager that reports @p memory_class (its slots stay in host memory),
    * named @p name in NVTX ranges.
    */
   explicit StaticManager(MemoryClass memory_class, std::string_view name = "limen")
-      : core_(N, memory_class, name) {}
+      : Base(std::in_place, N, memory_class, name) {}
 
   StaticManager(const StaticManager&) = delete;
   StaticManager& operator=(const StaticManager&) = delete;
-
- private:
-  static constexpr detail::Wait read_wait = detail::Wait::No;
-  template <class F>
-  decltype(auto) visit_core(F&& f) {
-    return f(core_);
-  }
-  template <class F>
-  decltype(auto) visit_core(F&& f) const {
-    return f(core_);
-  }
-  static constexpr bool has_core() noexcept { return true; }
-  [[nodiscard]] MemoryClass stored_class() const noexcept { return core_.memory_class(); }
-  static constexpr std::uint32_t home() noexcept { return 0; }
-  static constexpr bool samples_peak() noexcept { return true; }
-
-  Core core_;
 };
 
 }  // namespace limen

@@ -10,8 +10,8 @@
 namespace limen::detail {
 
 /** @brief ManagerFacade plus the non-waiting guards of managers that otherwise wait. */
-template <class Derived, class P>
-class ConcurrentFacade : public ManagerFacade<Derived, P> {
+template <class Holder, class P>
+class ConcurrentFacade : public ManagerFacade<Holder, P> {
  public:
   /** @brief Like read(), but AlreadyBorrowed instead of waiting for a writer. */
   Result<ReadGuard<P>> try_read(MessageToken token) const {
@@ -21,6 +21,9 @@ class ConcurrentFacade : public ManagerFacade<Derived, P> {
   Result<WriteGuard<P>> try_read_mut(MessageToken token) {
     return this->on_token([&](auto& core) { return core.read_mut(token, Wait::No); });
   }
+
+ protected:
+  using ManagerFacade<Holder, P>::ManagerFacade;
 };
 
 }  // namespace limen::detail

@@ -34,6 +34,13 @@ class InlineArray {
   std::array<T, N> items_{};
 };
 
+/** @brief InlineArray with N fixed, as the one-parameter storage template a core takes. */
+template <std::size_t N>
+struct InlineStorage {
+  template <class T>
+  using Of = InlineArray<T, N>;
+};
+
 /**
  * @brief `size` default-initialised elements in one heap allocation made at construction.
  *

@@ -5,6 +5,7 @@
  */
 #pragma once
 
+#include <limen/detail/core_holders.hpp>
 #include <limen/detail/slot_table.hpp>
 #include <limen/guard.hpp>
 #include <limen/message.hpp>
@@ -49,17 +50,16 @@ Result<M> create_manager(Args&&... args) {
 }
 
 /**
- * @brief CRTP base giving a manager the interface of the `MemoryManager` concept.
- *
- * `Derived` provides `visit_core(f)` (calls `f` with its storage core),
- * `has_core()` (false once moved from), `stored_class()`, `home()` (its
- * free-list shard) and `samples_peak()`; `Derived::read_wait` says whether
- * `read` and `read_mut` wait for a conflicting guard or fail with
- * AlreadyBorrowed. A moved-from manager is empty: capacity 0, every token
- * BadToken, store Unsupported.
+ * @brief The public calls of the `MemoryManager` concept, written once over
+ * the storage core its @p Holder (see core_holders.hpp) holds. A moved-from
+ * manager is empty: capacity 0, every token BadToken, store Unsupported.
  */
-template <class Derived, class P>
-class ManagerFacade {
+template <class Holder, class P>
+class ManagerFacade : protected Holder {
+  static_assert(CoreHolder<Holder>,
+                "limen: a manager's holder must provide core(), has_core(), stored_class(), "
+                "home(), samples_peak and read_wait (see core_holders.hpp)");
+
  public:
   using payload_type = P;
   using ReadGuard = limen::ReadGuard<P>;
@@ -68,20 +68,17 @@ class ManagerFacade {
 
   /** @brief Moves @p message into a free slot and returns its token, or NoFreeSlots. */
   Result<MessageToken> store(Message<P>&& message) {
-    if (!self().has_core()) [[unlikely]]
+    if (!this->has_core()) [[unlikely]]
       return MemoryError::Unsupported;
-    return self().visit_core([&](auto& core) {
-      return core.store(std::move(message), self().home(), self().samples_peak());
-    });
+    return this->core().store(std::move(message), this->home(), Holder::samples_peak);
   }
   /** @brief Copies @p message into a free slot and returns its token, or NoFreeSlots. */
-  Result<MessageToken> store(const Message<P>& message) {
+  Result<MessageToken> store(const Message<P>& message) requires std::copy_constructible<P> {
     // Two overloads rather than one by-value parameter: no intermediate message
     // object, the caller's message goes straight into the slot.
-    if (!self().has_core()) [[unlikely]]
+    if (!this->has_core()) [[unlikely]]
       return MemoryError::Unsupported;
-    return self().visit_core(
-        [&](auto& core) { return core.store(message, self().home(), self().samples_peak()); });
+    return this->core().store(message, this->home(), Holder::samples_peak);
   }
   /**
    * @brief Stores every message of @p messages, or none, and returns their
@@ -90,28 +87,27 @@ class ManagerFacade {
    * propagates; a failed batch counts as one failed store; an empty batch does
    * nothing. Needs a copyable payload.
    */
-  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages)
-    requires std::copy_constructible<P>
-  {
-    if (!self().has_core()) [[unlikely]]
+  Result<std::vector<MessageToken>> store_batch(
+      std::span<const Message<P>> messages) requires std::copy_constructible<P> {
+    if (!this->has_core()) [[unlikely]]
       return MemoryError::Unsupported;
-    return self().visit_core([&](auto& core) { return core.store_batch(messages, self().home()); });
+    return this->core().store_batch(messages, this->home());
   }
   /** @brief Shared access to the message @p token names. */
   Result<ReadGuard> read(MessageToken token) const {
-    return on_token([&](auto& core) { return core.read(token, Derived::read_wait); });
+    return on_token([&](auto& core) { return core.read(token, Holder::read_wait); });
   }
   /** @brief Exclusive access to the message @p token names. */
   Result<WriteGuard> read_mut(MessageToken token) {
-    return on_token([&](auto& core) { return core.read_mut(token, Derived::read_wait); });
+    return on_token([&](auto& core) { return core.read_mut(token, Holder::read_wait); });
   }
   /** @brief Shared access to the header only (never touches device memory). */
   Result<HeaderGuard> peek_header(MessageToken token) const {
-    return on_token([&](auto& core) { return core.peek_header(token, Derived::read_wait); });
+    return on_token([&](auto& core) { return core.peek_header(token, Holder::read_wait); });
   }
   /** @brief Releases the slot; BorrowActive while a guard lives, QueueOwned while retained. */
   Result<void> free(MessageToken token) {
-    return on_token([&](auto& core) { return core.free(token, self().home()); });
+    return on_token([&](auto& core) { return core.free(token, this->home()); });
   }
   /** @brief Marks @p token as queue-owned: free() fails with QueueOwned until release(). */
   Result<void> retain(MessageToken token) {
@@ -124,47 +120,37 @@ class ManagerFacade {
 
   /** @brief Slots a store could use now. */
   [[nodiscard]] std::size_t available() const noexcept {
-    return on_core([](auto& core) { return core.available(); }, std::size_t{0});
+    return this->has_core() ? this->core().available() : 0;
   }
   /** @brief Total slots, fixed at construction (0 once moved from). */
   [[nodiscard]] std::size_t capacity() const noexcept {
-    return on_core([](auto& core) { return core.capacity(); }, std::size_t{0});
+    return this->has_core() ? this->core().capacity() : 0;
   }
   /** @brief The memory class, fixed at construction. */
-  [[nodiscard]] MemoryClass memory_class() const noexcept { return self().stored_class(); }
+  [[nodiscard]] MemoryClass memory_class() const noexcept { return this->stored_class(); }
   /** @brief A snapshot of the counters (all zero once moved from). */
   [[nodiscard]] ManagerStats stats() const noexcept {
-    return on_core([](auto& core) { return core.stats(); }, ManagerStats{});
+    return this->has_core() ? this->core().stats() : ManagerStats{};
   }
 
  protected:
-  ManagerFacade() = default;
+  using Holder::Holder;
 
   /** @brief `f(core)`, or BadToken when the manager was moved from. */
   template <class F>
   decltype(auto) on_token(F&& f) const {
-    using R = decltype(self().visit_core(f));
-    if (!self().has_core()) [[unlikely]]
+    using R = decltype(f(this->core()));
+    if (!this->has_core()) [[unlikely]]
       return R(MemoryError::BadToken);
-    return self().visit_core(std::forward<F>(f));
+    return f(this->core());
   }
   template <class F>
   decltype(auto) on_token(F&& f) {
-    using R = decltype(self().visit_core(f));
-    if (!self().has_core()) [[unlikely]]
+    using R = decltype(f(this->core()));
+    if (!this->has_core()) [[unlikely]]
       return R(MemoryError::BadToken);
-    return self().visit_core(std::forward<F>(f));
+    return f(this->core());
   }
-  /** @brief `f(core)`, or @p empty when the manager was moved from. */
-  template <class F, class R>
-  R on_core(F&& f, R empty) const noexcept {
-    if (!self().has_core()) [[unlikely]]
-      return empty;
-    return self().visit_core(std::forward<F>(f));
-  }
-
-  Derived& self() noexcept { return static_cast<Derived&>(*this); }
-  const Derived& self() const noexcept { return static_cast<const Derived&>(*this); }
 };
 
 }  // namespace limen::detail

@@ -24,9 +24,6 @@
 
 namespace limen::detail {
 
-/** @brief Whether a conflicting guard is waited for or reported as AlreadyBorrowed. */
-enum class Wait : bool { No, Yes };
-
 /** @brief What a shared lock is for: the header only, or the whole message. */
 enum class SharedAccess : std::uint8_t { Header, Message, MessageWithShadow };
 

@@ -12,6 +12,9 @@
 
 namespace limen::detail {
 
+/** @brief Whether a conflicting guard is waited for or reported as AlreadyBorrowed. */
+enum class Wait : bool { No, Yes };
+
 /**
  * @brief The subset of std::atomic<T> the slot table uses, as plain loads and stores.
  *

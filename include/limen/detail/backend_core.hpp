@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: Apache-2.0
 /**
- * @file class_core.hpp
- * @brief The storage engine of the pinned, device and shared managers.
+ * @file backend_core.hpp
+ * @brief The storage engine of the backend-served managers: pinned, device and managed memory.
  */
 #pragma once
 
 #include <limen/detail/backend.hpp>
+#include <limen/detail/core_interface.hpp>
 #include <limen/detail/fixed_array.hpp>
 #include <limen/detail/pending_ring.hpp>
 #include <limen/detail/slot_table.hpp>
@@ -76,11 +77,11 @@ SlotLayout slot_layout(std::size_t capacity) noexcept {
  * flight is deferred until it completes (stream-ordered free).
  */
 template <class P, class Sync>
-class ClassCore {
+class BackendCore final : public BackendCoreInterface<P> {
   using Table = SlotTable<Sync, HeapArray>;
 
  public:
-  ClassCore(MemoryClass memory_class, std::unique_ptr<Backend> backend, bool wait_for_pending)
+  BackendCore(MemoryClass memory_class, std::unique_ptr<Backend> backend, bool wait_for_pending)
       : table_(backend->layout().capacity),
         headers_(backend->layout().capacity),
         lease_streams_(backend->layout().capacity),
@@ -96,11 +97,22 @@ class ClassCore {
       backend_->nvtx().register_heap(backend_->device_base(), capacity * slot_stride<P>);
   }
 
-  ClassCore(const ClassCore&) = delete;
-  ClassCore& operator=(const ClassCore&) = delete;
+  BackendCore(const BackendCore&) = delete;
+  BackendCore& operator=(const BackendCore&) = delete;
+  ~BackendCore() override = default;
+
+  [[nodiscard]] const Backend& backend() const noexcept { return *backend_; }
+
+ private:
+  // The manager interface (CoreInterface, BackendCoreInterface): what each call does here.
+  Result<MessageToken> do_store(Message<P>&& message, std::uint32_t home,
+                                bool sample_peak) override {
+    return do_store_copy(message, home, sample_peak);  // trivially copyable: a move is a copy
+  }
 
   /** @brief Copies @p message into a free slot (P is trivially copyable: a move is a copy). */
-  Result<MessageToken> store(const Message<P>& message, std::uint32_t home, bool sample_peak) {
+  Result<MessageToken> do_store_copy(const Message<P>& message, std::uint32_t home,
+                                     bool sample_peak) override {
     auto range = nvtx().range(nvtx::Op::Store);
     auto token = store_message(message, home, sample_peak);
     if (!token) {
@@ -110,7 +122,7 @@ class ClassCore {
     return token;
   }
 
-  Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
+  Result<ReadGuard<P>> do_read(MessageToken token, Wait wait) const override {
     if (backend_->lost()) return fail(MemoryError::DeviceError);
     auto state = table_.lock_shared(token, wait, SharedAccess::MessageWithShadow);
     if (!state) {
@@ -129,7 +141,7 @@ class ClassCore {
     return ReadGuard<P>(host_message(index), self(), index, &release_shared);
   }
 
-  Result<WriteGuard<P>> read_mut(MessageToken token, Wait wait) {
+  Result<WriteGuard<P>> do_read_mut(MessageToken token, Wait wait) override {
     if (backend_->lost()) return fail(MemoryError::DeviceError);
     auto locked = table_.lock_exclusive(token, wait);
     if (!locked) return locked.error();
@@ -141,14 +153,14 @@ class ClassCore {
     return WriteGuard<P>(host_message(index), this, index, &release_exclusive);
   }
 
-  Result<HeaderGuard> peek_header(MessageToken token, Wait wait) const {
+  Result<HeaderGuard> do_peek_header(MessageToken token, Wait wait) const override {
     auto locked = table_.lock_shared(token, wait, SharedAccess::Header);
     if (!locked) return locked.error();
     return HeaderGuard(&headers_[token.index()], self(), token.index(), &release_shared);
   }
 
   /** @brief Lends the slot to work on @p stream (see DeviceLease). */
-  Result<DeviceLease<P>> lease(MessageToken token, StreamHandle stream, Wait wait) {
+  Result<DeviceLease<P>> do_lease(MessageToken token, StreamHandle stream, Wait wait) override {
     auto locked = table_.lock_exclusive(token, wait);
     if (!locked) return locked.error();
     const std::uint32_t index = token.index();
@@ -167,7 +179,7 @@ class ClassCore {
    * Whether the free can complete is decided before the slot is hidden, so a
    * failing event query leaves the message visible (and stored) for everyone.
    */
-  Result<void> free(MessageToken token, std::uint32_t home) {
+  Result<void> do_free(MessageToken token, std::uint32_t home) override {
     auto range = nvtx().range(nvtx::Op::Free);
     if (auto refused = table_.check_free(token)) return *refused;
     const std::uint32_t index = token.index();
@@ -200,12 +212,13 @@ class ClassCore {
     return {};
   }
 
-  /** @brief Stores every message of @p messages or none (ClassManager::store_batch). */
-  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
-                                                StreamHandle stream, std::uint32_t home) {
+  /** @brief Stores every message of @p messages or none (BackendManager::store_batch). */
+  Result<std::vector<MessageToken>> do_store_batch(std::span<const Message<P>> messages,
+                                                   const StreamHandle* stream,
+                                                   std::uint32_t home) override {
     if (messages.empty()) return std::vector<MessageToken>{};  // nothing queued, nothing made
     auto range = nvtx().range(nvtx::Op::Batch);
-    auto stored = store_all(messages, stream, home);
+    auto stored = store_all(messages, stream != nullptr ? *stream : backend_->stream(), home);
     if (!stored) {
       table_.count_failed_store(home);
       nvtx().mark(stored.error());
@@ -213,48 +226,54 @@ class ClassCore {
     return stored;
   }
 
-  /** @brief The payloads of @p tokens into @p out, on @p stream (ClassManager::gather). */
-  Result<void> gather(std::span<const MessageToken> tokens, P* out, StreamHandle stream) {
+  /** @brief The payloads of @p tokens into @p out, on @p stream (BackendManager::gather). */
+  Result<void> do_gather(std::span<const MessageToken> tokens, P* out,
+                         StreamHandle stream) override {
     return on_slots(tokens, [&](std::span<const std::uint32_t> slots) {
       return backend_->gather(slots, reinterpret_cast<std::byte*>(out), stream);
     });
   }
 
-  /** @brief @p in's payloads into the slots of @p tokens, on @p stream (ClassManager::scatter). */
-  Result<void> scatter(const P* in, std::span<const MessageToken> tokens, StreamHandle stream) {
+  /** @brief @p in's payloads into the slots of @p tokens, on @p stream (BackendManager::scatter).
+   */
+  Result<void> do_scatter(const P* in, std::span<const MessageToken> tokens,
+                          StreamHandle stream) override {
     return on_slots(tokens, [&](std::span<const std::uint32_t> slots) {
       return backend_->scatter(reinterpret_cast<const std::byte*>(in), slots, stream);
     });
   }
 
-  Result<void> retain(MessageToken token) { return table_.retain(token); }
-  Result<void> release(MessageToken token) { return table_.release(token); }
+  Result<void> do_retain(MessageToken token) override { return table_.retain(token); }
+  Result<void> do_release(MessageToken token) override { return table_.release(token); }
 
   /** @brief Reusable slots; pending slots whose work has completed count as reusable. */
-  [[nodiscard]] std::size_t available() const noexcept {
+  std::size_t do_available() const noexcept override {
     recycle_completed(this_thread_seed());
     const std::size_t free = table_.available();
     const auto set_aside = static_cast<std::size_t>(quarantined_.load(std::memory_order_relaxed));
     return free > set_aside ? free - set_aside : 0;
   }
-  [[nodiscard]] std::size_t capacity() const noexcept { return table_.capacity(); }
-  [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
-  [[nodiscard]] ManagerStats stats() const noexcept {
+  std::size_t do_capacity() const noexcept override { return table_.capacity(); }
+  ManagerStats do_stats() const noexcept override {
     recycle_completed(this_thread_seed());
     ManagerStats out = table_.stats();
     backend_->add_traffic(out);
     out.quarantined = quarantined_.load(std::memory_order_relaxed);
     return out;
   }
-  [[nodiscard]] const Backend& backend() const noexcept { return *backend_; }
+  MemoryClass do_memory_class() const noexcept override { return class_; }
+  bool do_emulated() const noexcept override { return backend_->emulated(); }
+  std::optional<DeviceErrorInfo> do_last_device_error() const override {
+    return backend_->last_error();
+  }
+  StreamHandle do_stream() const noexcept override { return backend_->stream(); }
 
-  [[nodiscard]] DeviceSlotView<P> device_view() const noexcept {
+  DeviceSlotView<P> do_device_view() const noexcept override {
     return DeviceSlotView<P>(backend_->device_payload(0), slot_stride<P>,
                              static_cast<std::uint32_t>(table_.capacity()));
   }
 
- private:
-  void* self() const noexcept { return const_cast<ClassCore*>(this); }
+  void* self() const noexcept { return const_cast<BackendCore*>(this); }
   const nvtx::Annotator& nvtx() const noexcept { return backend_->nvtx(); }
 
   /** @brief Marks @p error in NVTX and returns it. */
@@ -402,12 +421,12 @@ class ClassCore {
   }
 
   static void release_shared(void* owner, std::uint32_t index) noexcept {
-    static_cast<ClassCore*>(owner)->table_.unlock_shared(index);
+    static_cast<BackendCore*>(owner)->table_.unlock_shared(index);
   }
 
   /** @brief Ends a write guard: the header back to the host table, the write published. */
   static void release_exclusive(void* owner, std::uint32_t index) noexcept {
-    auto& core = *static_cast<ClassCore*>(owner);
+    auto& core = *static_cast<BackendCore*>(owner);
     core.headers_[index] = core.host_message(index)->header;
     // A write that cannot be published leaves the device copy stale: poison it
     // rather than serve it.
@@ -421,7 +440,7 @@ class ClassCore {
    * cannot order that work at all, the slot's contents are unknown: poisoned.
    */
   static void end_lease(void* owner, std::uint32_t index) noexcept {
-    auto& core = *static_cast<ClassCore*>(owner);
+    auto& core = *static_cast<BackendCore*>(owner);
     auto range = core.nvtx().range(nvtx::Op::LeaseEnd);
     const StreamHandle stream = core.lease_streams_[index];
     const auto ended = core.backend_->end_device_use(index, stream);
