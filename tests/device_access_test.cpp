@@ -59,22 +59,7 @@ class DeviceAccess : public ::testing::Test {
   }
 };
 
-/// Each backend, single-threaded and thread-safe, with a config() of its own.
-template <class M, bool Safe>
-struct Backend : M {
-  explicit Backend(ManagerConfig c) : M(std::move(c)) {}
-  static ManagerConfig config(std::size_t capacity) {
-    ManagerConfig c;
-    c.capacity = capacity;
-    c.thread_safe = Safe;
-    return c;
-  }
-};
-using Backends = ::testing::Types<
-    Backend<PinnedManager<TestTensor>, false>, Backend<DeviceManager<TestTensor>, false>,
-    Backend<SharedManager<TestTensor>, false>, Backend<PinnedManager<TestTensor>, true>,
-    Backend<DeviceManager<TestTensor>, true>, Backend<SharedManager<TestTensor>, true>>;
-TYPED_TEST_SUITE(DeviceAccess, Backends);
+TYPED_TEST_SUITE(DeviceAccess, ConfiguredClassManagers);
 
 TYPED_TEST(DeviceAccess, LeasePointsIntoTheDeviceViewAndItsWritesReachTheHost) {
   auto m = this->make(4);

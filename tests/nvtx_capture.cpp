@@ -27,19 +27,26 @@ std::atomic<bool> recording{false};
 std::mutex mutex;
 std::vector<Event> log;
 
+// Every manager registers its strings anew; the tables keep one entry per text
+// (as NVTX tools may), so they grow with the distinct names, not with the managers made.
+std::mutex registry_mutex;
 std::array<Name, 16> domains;
-std::atomic<std::size_t> domain_count{0};
+std::size_t domain_count = 0;
 std::array<Name, 4096> strings;
-std::atomic<std::size_t> string_count{0};
+std::size_t string_count = 0;
 std::array<char, 64> heaps[1024];
 std::atomic<std::size_t> heap_count{0};
 
 template <std::size_t N>
-Name* remember(std::array<Name, N>& table, std::atomic<std::size_t>& used, const char* text) {
-  const std::size_t i = used.fetch_add(1);
-  if (i >= N) return nullptr;
-  std::strncpy(table[i].text.data(), text, table[i].text.size() - 1);
-  return &table[i];
+Name* remember(std::array<Name, N>& table, std::size_t& used, const char* text) {
+  std::lock_guard lock(registry_mutex);
+  constexpr std::size_t kLength = sizeof(Name::text) - 1;  // longer texts are cut there
+  for (std::size_t i = 0; i < used; ++i) {
+    if (std::strncmp(table[i].text.data(), text, kLength) == 0) return &table[i];
+  }
+  if (used >= N) return nullptr;
+  std::strncpy(table[used].text.data(), text, kLength);
+  return &table[used++];
 }
 
 const char* name_of(const void* handle) {

@@ -24,24 +24,6 @@ namespace {
 using namespace std::chrono_literals;
 using fault_injection::FaultKind;
 
-/// The pinned, device and shared managers, single-threaded and thread-safe.
-template <class M, bool Safe>
-struct Class : M {
-  explicit Class(ManagerConfig c) : M(std::move(c)) {}
-  static ManagerConfig config(std::size_t capacity, bool wait_for_pending = true) {
-    ManagerConfig c;
-    c.capacity = capacity;
-    c.thread_safe = Safe;
-    c.wait_for_pending_frees = wait_for_pending;
-    c.name = "reliability";
-    return c;
-  }
-};
-using ClassManagers = ::testing::Types<
-    Class<PinnedManager<TestTensor>, false>, Class<DeviceManager<TestTensor>, false>,
-    Class<SharedManager<TestTensor>, false>, Class<PinnedManager<TestTensor>, true>,
-    Class<DeviceManager<TestTensor>, true>, Class<SharedManager<TestTensor>, true>>;
-
 /// Fallback-only: held events and injected faults drive the CPU fallback.
 template <class M>
 class FallbackClass : public ::testing::Test {
@@ -67,7 +49,7 @@ class FallbackClass : public ::testing::Test {
     return t;
   }
 };
-TYPED_TEST_SUITE(FallbackClass, ClassManagers);
+TYPED_TEST_SUITE(FallbackClass, ConfiguredClassManagers);
 
 // Defect 1: a deferred free must be observed as reusable once its work is done.
 TYPED_TEST(FallbackClass, PendingSlotsAreAvailableOnceTheirWorkCompletes) {

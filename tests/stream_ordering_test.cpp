@@ -22,22 +22,6 @@ namespace {
 using namespace std::chrono_literals;
 using fault_injection::FaultKind;
 
-template <class M, bool Safe>
-struct Backend : M {
-  explicit Backend(ManagerConfig c) : M(std::move(c)) {}
-  static ManagerConfig config(std::size_t capacity) {
-    ManagerConfig c;
-    c.capacity = capacity;
-    c.thread_safe = Safe;
-    c.name = "ordering";
-    return c;
-  }
-};
-using Backends = ::testing::Types<
-    Backend<PinnedManager<TestTensor>, false>, Backend<DeviceManager<TestTensor>, false>,
-    Backend<SharedManager<TestTensor>, false>, Backend<PinnedManager<TestTensor>, true>,
-    Backend<DeviceManager<TestTensor>, true>, Backend<SharedManager<TestTensor>, true>>;
-
 template <class M>
 class StreamOrdering : public ::testing::Test {
  protected:
@@ -49,7 +33,7 @@ class StreamOrdering : public ::testing::Test {
   }
   void TearDown() override { fault_injection::reset(); }
 };
-TYPED_TEST_SUITE(StreamOrdering, Backends);
+TYPED_TEST_SUITE(StreamOrdering, ConfiguredClassManagers);
 
 /// Runs @p work on another thread; true if it finished within @p limit.
 template <class F>

@@ -54,22 +54,47 @@ struct Maker {
   }
 };
 
-/// The same backend with `ManagerConfig::thread_safe` set, as a type of its own.
-template <class M>
-struct ThreadSafe : M {
-  explicit ThreadSafe(std::size_t capacity) : M(config(capacity)) {}
-  explicit ThreadSafe(ManagerConfig c) : M(safe(std::move(c))) {}
-  static ManagerConfig safe(ManagerConfig c) {
-    c.thread_safe = true;
-    return c;
-  }
-  static ManagerConfig config(std::size_t capacity) {
+/// Whether a ConfiguredManager sets `ManagerConfig::thread_safe`.
+enum class ThreadSafety : bool { Off = false, On = true };
+
+/// A manager built from a ManagerConfig (pinned, device, shared) with `thread_safe` fixed by
+/// @p Safety, as a type of its own, so that a typed suite can list both modes of one manager.
+template <class M, ThreadSafety Safety>
+struct ConfiguredManager : M {
+  static constexpr bool kThreadSafe = Safety == ThreadSafety::On;
+
+  explicit ConfiguredManager(std::size_t capacity) : M(config(capacity)) {}
+  /// @p c as given, but for `thread_safe`, which is always @p Safety.
+  explicit ConfiguredManager(ManagerConfig c) : M(with_safety(std::move(c))) {}
+
+  /// The config tests start from: @p capacity slots, and whether a store waits for a
+  /// pending free when no slot is free (false: it returns NoFreeSlots).
+  static ManagerConfig config(std::size_t capacity, bool wait_for_pending = true) {
     ManagerConfig c;
     c.capacity = capacity;
-    c.thread_safe = true;
+    c.wait_for_pending_frees = wait_for_pending;
+    return with_safety(std::move(c));
+  }
+
+ private:
+  static ManagerConfig with_safety(ManagerConfig c) {
+    c.thread_safe = kThreadSafe;
     return c;
   }
 };
+
+/// The thread-safe mode of manager M, for typed lists that name only that one.
+template <class M>
+using ThreadSafe = ConfiguredManager<M, ThreadSafety::On>;
+
+/// The pinned, device and shared managers, single-threaded and thread-safe.
+using ConfiguredClassManagers =
+    ::testing::Types<ConfiguredManager<PinnedManager<TestTensor>, ThreadSafety::Off>,
+                     ConfiguredManager<DeviceManager<TestTensor>, ThreadSafety::Off>,
+                     ConfiguredManager<SharedManager<TestTensor>, ThreadSafety::Off>,
+                     ConfiguredManager<PinnedManager<TestTensor>, ThreadSafety::On>,
+                     ConfiguredManager<DeviceManager<TestTensor>, ThreadSafety::On>,
+                     ConfiguredManager<SharedManager<TestTensor>, ThreadSafety::On>>;
 
 /// An AnyManager made by make_manager for one memory class, as a type of its own.
 template <MemoryKind Kind, class P = TestTensor>

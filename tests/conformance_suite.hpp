@@ -1,18 +1,25 @@
 // SPDX-License-Identifier: Apache-2.0
 // The typed conformance suite: every manager, every memory class, every mode.
-// A new manager joins by adding one line to `Managers` at the bottom.
+// Only the definitions: conformance_host_test.cpp, conformance_class_test.cpp
+// and conformance_any_test.cpp instantiate it, each for a group of managers,
+// so the three compile in parallel. A new manager joins by adding one line to
+// the list of its group.
+#pragma once
+
 #include "test_support.hpp"
 
 #include <limen/limen.hpp>
 
 #include <gtest/gtest.h>
 
+#include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <type_traits>
 #include <utility>
 #include <vector>
 
 namespace limen::test {
-namespace {
 
 constexpr std::size_t kCapacity = 4;
 
@@ -133,7 +140,9 @@ TYPED_TEST_P(Conformance, ReadingAFreedSlotIsNotAllocated) {
 TYPED_TEST_P(Conformance, FreedSlotIsReusedAndOldTokenIsStale) {
   auto& m = this->mgr;
   const MessageToken old_token = this->store(1);
-  for (std::uint32_t i = 1; i < kCapacity; ++i) this->store(10 + i);  // the freed slot is the only one
+  for (std::uint32_t i = 1; i < kCapacity; ++i) {
+    this->store(10 + i);  // the freed slot is the only one
+  }
   ASSERT_TRUE(m.free(old_token).has_value());
   const MessageToken new_token = this->store(2);  // (waits for the slot's work where it is pending)
   EXPECT_EQ(new_token.index(), old_token.index());
@@ -277,14 +286,4 @@ REGISTER_TYPED_TEST_SUITE_P(Conformance, SatisfiesTheManagerConcepts, StoreReadF
                             RetainedTokensAreQueueOwned, StatsCountStoresFreesAndPeak,
                             PayloadSizeIsKeptAsStoredOrChanged, EveryFreedSlotComesBack);
 
-// One line per manager.
-using Managers = ::testing::Types<
-    StaticManager<TestTensor, kCapacity>, HeapManager<TestTensor>, ConcurrentManager<TestTensor>,
-    PinnedManager<TestTensor>, DeviceManager<TestTensor>, SharedManager<TestTensor>,
-    ThreadSafe<PinnedManager<TestTensor>>, ThreadSafe<DeviceManager<TestTensor>>,
-    ThreadSafe<SharedManager<TestTensor>>, AnyOf<MemoryKind::Host>, AnyOf<MemoryKind::PinnedHost>,
-    AnyOf<MemoryKind::Device>, AnyOf<MemoryKind::Shared>>;
-INSTANTIATE_TYPED_TEST_SUITE_P(All, Conformance, Managers);
-
-}  // namespace
 }  // namespace limen::test
