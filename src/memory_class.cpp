@@ -6,13 +6,9 @@
 namespace limen {
 
 std::string MemoryClass::to_string() const {
-  switch (kind_) {
-    case MemoryKind::Host: return "host";
-    case MemoryKind::PinnedHost: return "pinned_host";
-    case MemoryKind::Device: return "device:" + std::to_string(ordinal_);
-    case MemoryKind::Shared: return "shared";
-  }
-  return "unknown";
+  std::string name = detail::kind_traits(kind_).name;
+  if (detail::kind_traits(kind_).has_ordinal) name += ":" + std::to_string(ordinal_);
+  return name;
 }
 
 }  // namespace limen

@@ -18,9 +18,9 @@ constexpr const char* op_names[] = {"store",    "free",      "sync",  "copy_h2d"
                                     "prefetch", "lease_end", "batch", "chunk_alloc"};
 static_assert(std::size(op_names) == static_cast<std::size_t>(Op::Count));
 
-/** @brief The NVTX category of a memory class: 1 host, 2 pinned, 3 device, 4 shared. */
+/** @brief The NVTX category of a memory class (its kind's row in kind_table). */
 constexpr std::uint32_t category_of(MemoryKind kind) noexcept {
-  return static_cast<std::uint32_t>(kind) + 1;
+  return detail::kind_traits(kind).nvtx_category;
 }
 
 /**
@@ -32,10 +32,9 @@ nvtxDomainHandle_t domain() noexcept {
   static const nvtxDomainHandle_t handle = [] {
     nvtxInitialize(nullptr);
     nvtxDomainHandle_t d = nvtxDomainCreateA("limen");
-    nvtxDomainNameCategoryA(d, category_of(MemoryKind::Host), "host");
-    nvtxDomainNameCategoryA(d, category_of(MemoryKind::PinnedHost), "pinned_host");
-    nvtxDomainNameCategoryA(d, category_of(MemoryKind::Device), "device");
-    nvtxDomainNameCategoryA(d, category_of(MemoryKind::Shared), "shared");
+    for (const detail::KindTraits& row : detail::kind_table) {
+      nvtxDomainNameCategoryA(d, row.nvtx_category, row.name);
+    }
     return d;
   }();
   return handle;

@@ -101,15 +101,7 @@ template <MemoryKind Kind, class P = TestTensor>
 struct AnyOf : AnyManager<P> {
   explicit AnyOf(std::size_t capacity)
       : AnyManager<P>(make_manager<P>(memory_class(), config(capacity)).value()) {}
-  static MemoryClass memory_class() {
-    switch (Kind) {
-      case MemoryKind::Host: return MemoryClass::host();
-      case MemoryKind::PinnedHost: return MemoryClass::pinned_host();
-      case MemoryKind::Device: return MemoryClass::device(0);
-      case MemoryKind::Shared: return MemoryClass::shared();
-    }
-    return MemoryClass::host();
-  }
+  static MemoryClass memory_class() { return detail::memory_class_for(Kind, 0).value(); }
   static ManagerConfig config(std::size_t capacity) {
     ManagerConfig c;
     c.capacity = capacity;

@@ -193,7 +193,8 @@ Result<AnyManager<P>> make_manager(MemoryClass memory_class, ManagerConfig confi
     if (!made) return made.error();
     return AnyManager<P>(std::move(*made));
   };
-  if (memory_class.kind() == MemoryKind::Host) {
+  const detail::KindTraits& kind = detail::kind_traits(memory_class.kind());
+  if (!kind.backend_served) {
     const auto host = MemoryClass::host();
     if (config.thread_safe)
       return wrap(ConcurrentManager<P>::create(config.capacity, host, config.name));
@@ -202,13 +203,12 @@ Result<AnyManager<P>> make_manager(MemoryClass memory_class, ManagerConfig confi
   if constexpr (!std::is_trivially_copyable_v<P>) {
     return MemoryError::Unsupported;
   } else {
-    switch (memory_class.kind()) {
-      case MemoryKind::PinnedHost: return wrap(PinnedManager<P>::create(std::move(config)));
-      case MemoryKind::Device:
-        config.device = memory_class.device_ordinal();
-        return wrap(DeviceManager<P>::create(std::move(config)));
-      default: return wrap(SharedManager<P>::create(std::move(config)));
-    }
+    // Every backend-served kind is the same manager built with its kind.
+    struct OfKind : detail::BackendManager<P> {
+      OfKind(MemoryKind k, ManagerConfig c) : detail::BackendManager<P>(k, std::move(c)) {}
+    };
+    if (kind.has_ordinal) config.device = memory_class.device_ordinal();
+    return wrap(detail::create_manager<OfKind>(memory_class.kind(), std::move(config)));
   }
 }
 

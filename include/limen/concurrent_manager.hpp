@@ -48,9 +48,9 @@ using ConcurrentCore = HostCore<P, MultiThreaded, HeapArray>;
  */
 template <class P>
 class ConcurrentManager
-    : public detail::ConcurrentFacade<detail::SharedCore<detail::ConcurrentCore<P>, false>, P> {
+    : public detail::ConcurrentFacade<detail::CountedCore<detail::ConcurrentCore<P>, false>, P> {
   using Core = detail::ConcurrentCore<P>;
-  using Base = detail::ConcurrentFacade<detail::SharedCore<Core, false>, P>;
+  using Base = detail::ConcurrentFacade<detail::CountedCore<Core, false>, P>;
 
  public:
   /**
@@ -98,9 +98,9 @@ class ConcurrentManager
  */
 template <class P>
 class ConcurrentHandle
-    : public detail::ConcurrentFacade<detail::SharedCore<detail::ConcurrentCore<P>, true>, P> {
+    : public detail::ConcurrentFacade<detail::CountedCore<detail::ConcurrentCore<P>, true>, P> {
   using Core = detail::ConcurrentCore<P>;
-  using Base = detail::ConcurrentFacade<detail::SharedCore<Core, true>, P>;
+  using Base = detail::ConcurrentFacade<detail::CountedCore<Core, true>, P>;
   friend class ConcurrentManager<P>;
 
  public:

@@ -9,7 +9,9 @@
 #include <limen/error.hpp>
 #include <limen/result.hpp>
 
+#include <cstddef>
 #include <cstdint>
+#include <iterator>
 #include <string>
 
 namespace limen {
@@ -19,6 +21,50 @@ enum class MemoryKind : std::uint8_t { Host, PinnedHost, Device, Shared };
 
 /** @brief The highest device ordinal limen addresses (16 devices: 0..15). */
 inline constexpr std::uint8_t max_device_ordinal = 15;
+
+class MemoryClass;
+
+namespace detail {
+
+/**
+ * @brief What limen knows about one memory kind. Every per-kind decision
+ * reads its row in kind_table (a new kind is a new row; see the README,
+ * "Adding a memory class").
+ */
+struct KindTraits {
+  MemoryKind kind;              ///< the row's kind (rows are in enum order)
+  const char* name;             ///< MemoryClass::to_string() and the NVTX category's name
+  std::uint32_t nvtx_category;  ///< the NVTX category of the kind's ranges and marks
+  bool has_ordinal;             ///< a class per device ordinal ("device:N")
+  bool backend_served;          ///< slots served by a device backend (BackendManager), not host
+  std::uint32_t placement_bit;  ///< PlacementAcceptance's bit (shifted by the ordinal if any)
+};
+
+/** @brief One row per MemoryKind, in enum order. */
+inline constexpr KindTraits kind_table[] = {
+    {MemoryKind::Host, "host", 1, false, false, 1U << 0},
+    {MemoryKind::PinnedHost, "pinned_host", 2, false, true, 1U << 1},
+    {MemoryKind::Device, "device", 3, true, true, 1U << 2},  // bits 2..17, one per ordinal
+    {MemoryKind::Shared, "shared", 4, false, true, 1U << 18},
+};
+inline constexpr std::size_t kind_count = std::size(kind_table);
+
+/** @brief @p kind's row of kind_table. */
+[[nodiscard]] constexpr const KindTraits& kind_traits(MemoryKind kind) noexcept {
+  return kind_table[static_cast<std::size_t>(kind)];
+}
+
+constexpr bool kind_table_in_enum_order() noexcept {
+  for (std::size_t i = 0; i < kind_count; ++i) {
+    if (static_cast<std::size_t>(kind_table[i].kind) != i) return false;
+  }
+  return true;
+}
+static_assert(kind_table_in_enum_order(), "limen: kind_table rows must follow MemoryKind's order");
+
+constexpr Result<MemoryClass> memory_class_for(MemoryKind kind, unsigned device) noexcept;
+
+}  // namespace detail
 
 /**
  * @brief A memory class: a kind plus, for `Device`, the device ordinal.
@@ -62,19 +108,35 @@ class MemoryClass {
   /** @brief The device ordinal; 0 for every kind but Device. */
   [[nodiscard]] constexpr std::uint8_t device_ordinal() const noexcept { return ordinal_; }
 
-  /** @brief "host", "pinned_host", "device:N" or "shared". */
+  /** @brief "host", "pinned_host", "device:N" or "shared" (the kind's name in kind_table). */
   [[nodiscard]] std::string to_string() const;
 
   /** @brief Same kind and, for Device, the same ordinal. */
   friend constexpr bool operator==(MemoryClass, MemoryClass) noexcept = default;
 
  private:
+  friend constexpr Result<MemoryClass> detail::memory_class_for(MemoryKind, unsigned) noexcept;
   constexpr MemoryClass(MemoryKind kind, std::uint8_t ordinal) noexcept
       : kind_(kind), ordinal_(ordinal) {}
 
   MemoryKind kind_ = MemoryKind::Host;
   std::uint8_t ordinal_ = 0;
 };
+
+namespace detail {
+/**
+ * @brief The memory class a manager of @p kind on device @p device reports:
+ * the device's own class for kinds with an ordinal, the kind's class
+ * otherwise. Unsupported when @p device is above max_device_ordinal (for
+ * every kind: the ordinal also picks the GPU that serves pinned and managed
+ * memory).
+ */
+constexpr Result<MemoryClass> memory_class_for(MemoryKind kind, unsigned device) noexcept {
+  if (device > max_device_ordinal) return MemoryError::Unsupported;
+  const auto ordinal = static_cast<std::uint8_t>(kind_traits(kind).has_ordinal ? device : 0);
+  return MemoryClass(kind, ordinal);
+}
+}  // namespace detail
 
 /** @brief Whether data in the current class can be used as is, or must be copied. */
 enum class PlacementDecision : std::uint8_t { ZeroCopy, AdaptRequired };
@@ -164,21 +226,18 @@ class PlacementAcceptance {
   friend constexpr bool operator==(PlacementAcceptance, PlacementAcceptance) noexcept = default;
 
  private:
-  static constexpr std::uint32_t host_bit = 1U << 0;
-  static constexpr std::uint32_t pinned_bit = 1U << 1;
-  static constexpr std::uint32_t device_bit0 = 1U << 2;
-  static constexpr std::uint32_t all_devices_mask = 0xFFFFU << 2;
-  static constexpr std::uint32_t shared_bit = 1U << 18;
-  static constexpr std::uint32_t valid_mask = (1U << 19) - 1;
+  static constexpr std::uint32_t host_bit = detail::kind_traits(MemoryKind::Host).placement_bit;
+  static constexpr std::uint32_t pinned_bit =
+      detail::kind_traits(MemoryKind::PinnedHost).placement_bit;
+  static constexpr std::uint32_t device_bit0 =
+      detail::kind_traits(MemoryKind::Device).placement_bit;
+  static constexpr std::uint32_t all_devices_mask = 0xFFFFU * device_bit0;
+  static constexpr std::uint32_t shared_bit = detail::kind_traits(MemoryKind::Shared).placement_bit;
+  static constexpr std::uint32_t valid_mask = host_bit | pinned_bit | all_devices_mask | shared_bit;
 
   static constexpr std::uint32_t bit_of(MemoryClass c) noexcept {
-    switch (c.kind()) {
-      case MemoryKind::Host: return host_bit;
-      case MemoryKind::PinnedHost: return pinned_bit;
-      case MemoryKind::Device: return device_bit0 << c.device_ordinal();
-      case MemoryKind::Shared: return shared_bit;
-    }
-    return 0;
+    const detail::KindTraits& row = detail::kind_traits(c.kind());
+    return row.placement_bit << (row.has_ordinal ? c.device_ordinal() : 0);
   }
 
   std::uint32_t bits_ = host_bit;

@@ -8,11 +8,20 @@
 #include <limen/detail/fixed_array.hpp>
 #include <limen/runtime.hpp>
 
+#include <cstddef>
+#include <iterator>
 #include <new>
 #include <optional>
 #include <string>
 
 namespace limen::detail {
+
+// The backend of each backend-served kind, one per file (<kind>_backend.cpp);
+// backend_factories below lists them in kind_table's order.
+std::unique_ptr<SlotBackend> make_pinned_backend(const BackendSpec& spec, device::Api& api);
+std::unique_ptr<SlotBackend> make_device_backend(const BackendSpec& spec, device::Api& api);
+std::unique_ptr<SlotBackend> make_managed_backend(const BackendSpec& spec, device::Api& api);
+
 namespace {
 
 /// Why device @p ordinal cannot be served on @p api under @p fallback, if it cannot.
@@ -99,13 +108,16 @@ std::optional<BackendOrError> managed_refusal(device::Api& api, int device) {
   return std::nullopt;
 }
 
-std::unique_ptr<SlotBackend> make_for(const BackendSpec& spec, device::Api& api) {
-  switch (spec.kind) {
-    case MemoryKind::PinnedHost: return make_pinned_backend(spec, api);
-    case MemoryKind::Device: return make_device_backend(spec, api);
-    default: return make_managed_backend(spec, api);
-  }
-}
+/// Each backend-served kind's backend, indexed like kind_table (host memory has none).
+using BackendFactory = std::unique_ptr<SlotBackend> (*)(const BackendSpec&, device::Api&);
+constexpr BackendFactory backend_factories[] = {
+    nullptr,               // Host: HeapManager and friends, no backend
+    make_pinned_backend,   // PinnedHost
+    make_device_backend,   // Device
+    make_managed_backend,  // Shared (managed memory)
+};
+static_assert(std::size(backend_factories) == kind_count,
+              "limen: one backend factory per row of kind_table");
 
 BackendOrError build(const BackendSpec& spec) {
   device::Api& api = device::active();
@@ -118,7 +130,11 @@ BackendOrError build(const BackendSpec& spec) {
       return std::move(*refused);
     }
   }
-  std::unique_ptr<SlotBackend> backend = make_for(spec, api);
+  const BackendFactory factory = backend_factories[static_cast<std::size_t>(spec.kind)];
+  if (factory == nullptr) {
+    return {nullptr, MemoryError::Unsupported, "host memory is not served by a backend"};
+  }
+  std::unique_ptr<SlotBackend> backend = factory(spec, api);
   if (auto ready = backend->init(); !ready) {
     const auto error = backend->last_error();
     return {nullptr, ready.error(),

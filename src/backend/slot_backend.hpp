@@ -154,9 +154,4 @@ class SlotBackend : public Backend {
   bool borrowed_;
 };
 
-/// The three classes (each in its own file).
-std::unique_ptr<SlotBackend> make_pinned_backend(const BackendSpec& spec, device::Api& api);
-std::unique_ptr<SlotBackend> make_device_backend(const BackendSpec& spec, device::Api& api);
-std::unique_ptr<SlotBackend> make_managed_backend(const BackendSpec& spec, device::Api& api);
-
 }  // namespace limen::detail

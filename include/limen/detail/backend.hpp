@@ -33,24 +33,6 @@
 
 namespace limen::detail {
 
-/**
- * @brief The memory class a manager of @p kind on device @p device reports:
- * the device's class for Device, the kind's own otherwise. Unsupported when
- * @p device is above max_device_ordinal (for every kind: the ordinal also
- * picks the GPU that serves pinned and managed memory).
- */
-[[nodiscard]] constexpr Result<MemoryClass> memory_class_for(MemoryKind kind,
-                                                             unsigned device) noexcept {
-  if (device > max_device_ordinal) return MemoryError::Unsupported;
-  switch (kind) {
-    case MemoryKind::Host: return MemoryClass::host();
-    case MemoryKind::PinnedHost: return MemoryClass::pinned_host();
-    case MemoryKind::Shared: return MemoryClass::shared();
-    case MemoryKind::Device: break;
-  }
-  return MemoryClass::try_device(device);
-}
-
 /** @brief Where things are in one slot, and how many slots there are. */
 struct SlotLayout {
   std::size_t capacity = 0;

@@ -124,7 +124,7 @@ class BackendCore final : public BackendCoreInterface<P> {
 
   Result<ReadGuard<P>> do_read(MessageToken token, Wait wait) const override {
     if (backend_->lost()) return fail(MemoryError::DeviceError);
-    auto state = table_.lock_shared(token, wait, SharedAccess::MessageWithShadow);
+    auto state = table_.lock_shared(token, wait, ReadAccess::MessageWithShadow);
     if (!state) {
       if (state.error() == MemoryError::Poisoned) nvtx().mark(state.error());
       return state.error();
@@ -154,7 +154,7 @@ class BackendCore final : public BackendCoreInterface<P> {
   }
 
   Result<HeaderGuard> do_peek_header(MessageToken token, Wait wait) const override {
-    auto locked = table_.lock_shared(token, wait, SharedAccess::Header);
+    auto locked = table_.lock_shared(token, wait, ReadAccess::Header);
     if (!locked) return locked.error();
     return HeaderGuard(&headers_[token.index()], self(), token.index(), &release_shared);
   }

@@ -69,18 +69,18 @@ class InlineCore {
  * worker's handle); otherwise each calling thread uses its ThreadHome.
  */
 template <class Core, bool OwnHome>
-class SharedCore {
+class CountedCore {
  public:
   static constexpr bool samples_peak = false;  // sampled: every store would read every shard
   static constexpr Wait read_wait = Wait::Yes;
 
-  SharedCore(std::shared_ptr<Core> core, MemoryClass memory_class) noexcept
+  CountedCore(std::shared_ptr<Core> core, MemoryClass memory_class) noexcept
       : core_(std::move(core)), class_(memory_class), home_(OwnHome ? next_home() : 0) {}
-  SharedCore(const SharedCore&) = default;
-  SharedCore& operator=(const SharedCore&) = default;
-  SharedCore(SharedCore&& other) noexcept
+  CountedCore(const CountedCore&) = default;
+  CountedCore& operator=(const CountedCore&) = default;
+  CountedCore(CountedCore&& other) noexcept
       : core_(std::exchange(other.core_, vacant())), class_(other.class_), home_(other.home_) {}
-  SharedCore& operator=(SharedCore&& other) noexcept {
+  CountedCore& operator=(CountedCore&& other) noexcept {
     if (this != &other) {
       core_ = std::exchange(other.core_, vacant());
       class_ = other.class_;
@@ -88,7 +88,7 @@ class SharedCore {
     }
     return *this;
   }
-  ~SharedCore() = default;
+  ~CountedCore() = default;
 
   Core& core() const noexcept { return *core_; }
   static constexpr bool has_core() noexcept { return true; }

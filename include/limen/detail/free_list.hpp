@@ -40,7 +40,7 @@ class FreeStack {
   template <class Links>
   [[nodiscard]] std::uint32_t pop(Links links) noexcept {
     Word head = head_.load(std::memory_order_acquire);
-    if constexpr (!Sync::shared) {
+    if constexpr (!Sync::concurrent) {
       const auto index = static_cast<std::uint32_t>(head);
       if (index != end_of_list) head_.store(links(index).load(std::memory_order_relaxed));
       return index;
@@ -60,7 +60,7 @@ class FreeStack {
   template <class Links>
   void push(std::uint32_t index, Links links) noexcept {
     Word head = head_.load(std::memory_order_relaxed);
-    if constexpr (!Sync::shared) {
+    if constexpr (!Sync::concurrent) {
       links(index).store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
       head_.store(index, std::memory_order_relaxed);
     } else {

@@ -12,9 +12,9 @@
 #include <limen/memory_class.hpp>
 #include <limen/message.hpp>
 
+#include <concepts>
 #include <cstddef>
 #include <cstdint>
-#include <concepts>
 #include <memory>
 #include <new>
 #include <span>
@@ -57,13 +57,13 @@ class HostCore {
    * stay where they are (guards stay valid); @p other is left vacant: no slot,
    * every token BadToken, a store Unsupported.
    */
-  HostCore(HostCore&& other) noexcept requires(!Sync::shared)
+  HostCore(HostCore&& other) noexcept requires(!Sync::concurrent)
       : slots_(std::move(other.slots_)),
         table_(std::move(other.table_)),
         class_(other.class_),
         nvtx_(std::move(other.nvtx_)),
         vacant_(std::exchange(other.vacant_, true)) {}
-  HostCore& operator=(HostCore&& other) noexcept requires(!Sync::shared) {
+  HostCore& operator=(HostCore&& other) noexcept requires(!Sync::concurrent) {
     if (this != &other) {
       destroy_messages();
       std::destroy_at(&nvtx_);
@@ -108,10 +108,9 @@ class HostCore {
    * free; a copy that throws takes the others back (and is counted) before
    * the exception propagates. A failed batch counts as one failed store.
    */
-  Result<std::vector<MessageToken>> store_batch(std::span<const Message<P>> messages,
-                                                std::uint32_t home)
-    requires std::copy_constructible<P>
-  {
+  Result<std::vector<MessageToken>> store_batch(
+      std::span<const Message<P>> messages,
+      std::uint32_t home) requires std::copy_constructible<P> {
     if (vacant_) return MemoryError::Unsupported;
     std::vector<MessageToken> tokens;
     if (messages.empty()) return tokens;
@@ -149,7 +148,7 @@ class HostCore {
   }
 
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
-    auto locked = table_.lock_shared(token, wait, SharedAccess::Message);
+    auto locked = table_.lock_shared(token, wait, ReadAccess::Message);
     if (!locked) return locked.error();
     const auto [owner, release] = table_.reader_release(token.index(), self(), &release_shared);
     return ReadGuard<P>(slots_[token.index()].get(), owner, token.index(), release);
@@ -163,7 +162,7 @@ class HostCore {
   }
 
   Result<HeaderGuard> peek_header(MessageToken token, Wait wait) const {
-    auto locked = table_.lock_shared(token, wait, SharedAccess::Header);
+    auto locked = table_.lock_shared(token, wait, ReadAccess::Header);
     if (!locked) return locked.error();
     const auto [owner, release] = table_.reader_release(token.index(), self(), &release_shared);
     return HeaderGuard(&slots_[token.index()].get()->header, owner, token.index(), release);
@@ -231,7 +230,7 @@ class HostCore {
       return no_slot(home);
     void* slot = slots_[token->index()].bytes;
     const MemoryClass memory_class = class_;
-    if constexpr (!Sync::shared && std::is_nothrow_constructible_v<Message<P>, M&&>) {
+    if constexpr (!Sync::concurrent && std::is_nothrow_constructible_v<Message<P>, M&&>) {
       // Alone and unable to fail: the bookkeeping first, the copy last, so no
       // table field is reloaded after a byte copy the compiler must assume aliases it.
       table_.publish(*token, home, true);

@@ -25,7 +25,7 @@ struct SlotCounters {
   typename Sync::template Atomic<std::uint64_t> failed_stores{0};
 
   static void bump(typename Sync::template Atomic<std::uint64_t>& counter) noexcept {
-    if constexpr (Sync::shared) {
+    if constexpr (Sync::concurrent) {
       counter.fetch_add(1, std::memory_order_relaxed);
     } else {
       counter.store(counter.load() + 1);  // no read-modify-write needed: one thread

@@ -38,7 +38,7 @@ template <class Sync>
 class ShardSet {
   using Counters = SlotCounters<Sync>;
   static constexpr std::uint32_t shards = Sync::shard_count;
-  static constexpr bool alone = !Sync::shared;
+  static constexpr bool alone = !Sync::concurrent;
 
  public:
   ShardSet() = default;

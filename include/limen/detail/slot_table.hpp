@@ -25,7 +25,7 @@
 namespace limen::detail {
 
 /** @brief What a shared lock is for: the header only, or the whole message. */
-enum class SharedAccess : std::uint8_t { Header, Message, MessageWithShadow };
+enum class ReadAccess : std::uint8_t { Header, Message, MessageWithShadow };
 
 /** @brief The outcome of a shared lock taken with a host shadow (device-backed slots). */
 enum class ShadowState : std::uint8_t { Ready, MustFill };
@@ -52,7 +52,7 @@ class SlotTable {
   using Word = std::uint64_t;
   static constexpr std::uint32_t empty_index = end_of_list;
   /// With one thread nothing else can see a slot between its steps: plain words, no CAS.
-  static constexpr bool alone = !Sync::shared;
+  static constexpr bool alone = !Sync::concurrent;
 
  public:
   using Meta = SlotMeta<Sync>;
@@ -141,7 +141,7 @@ class SlotTable {
    * device slot: it gets `MustFill` and must call finish_fill(); the others
    * wait for it, then get `Ready`.
    */
-  Result<ShadowState> lock_shared(MessageToken token, Wait wait, SharedAccess access) noexcept {
+  Result<ShadowState> lock_shared(MessageToken token, Wait wait, ReadAccess access) noexcept {
     if (token.index() >= capacity_) [[unlikely]]
       return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
@@ -149,7 +149,7 @@ class SlotTable {
     // messages: not poisoned, no shadow refresh under way).
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
     const Word mask =
-        access == SharedAccess::Header ? slot_word::header_mask : slot_word::message_mask;
+        access == ReadAccess::Header ? slot_word::header_mask : slot_word::message_mask;
     Word w = word.load(std::memory_order_acquire);
     for (;;) {
       // One more reader. Alone (no waiters bit ever set), a full reader count
@@ -160,14 +160,14 @@ class SlotTable {
                                      slot_word::readers(w) != slot_word::max_readers;
       if (usual) [[likely]] {
         const bool fill =
-            access == SharedAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
+            access == ReadAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
         const Word next = counted + (fill ? slot_word::filling_bit : 0);
         if (WordOps<Sync>::exchange(word, w, next))
           return fill ? ShadowState::MustFill : ShadowState::Ready;
         continue;
       }
       if (auto error = validate(token, w)) return *error;
-      if (access != SharedAccess::Header && slot_word::has(w, slot_word::poisoned_bit)) {
+      if (access != ReadAccess::Header && slot_word::has(w, slot_word::poisoned_bit)) {
         return MemoryError::Poisoned;
       }
       if (slot_word::readers(w) == slot_word::max_readers) return MemoryError::AlreadyBorrowed;
@@ -175,7 +175,7 @@ class SlotTable {
           slot_word::has(w, slot_word::writer_bit) || slot_word::has(w, slot_word::filling_bit);
       if (!must_wait) {  // only the waiters bit differed: take the reader as usual
         const bool fill =
-            access == SharedAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
+            access == ReadAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
         if (WordOps<Sync>::exchange(word, w, counted + (fill ? slot_word::filling_bit : 0))) {
           return fill ? ShadowState::MustFill : ShadowState::Ready;
         }

@@ -129,7 +129,7 @@ struct WordOps {
    * shared (false, with @p w refreshed, if another thread changed it), a store alone.
    */
   static bool exchange(AtomicWord& word, Word& w, Word next) noexcept {
-    if constexpr (!Sync::shared) {
+    if constexpr (!Sync::concurrent) {
       word.store(next);
       return true;
     } else {
@@ -145,7 +145,7 @@ struct WordOps {
    */
   template <class Change>
   static void update(AtomicWord& word, Change change) noexcept {
-    if constexpr (!Sync::shared) {
+    if constexpr (!Sync::concurrent) {
       word.store(change(word.load()));
     } else {
       Word w = word.load(std::memory_order_relaxed);

@@ -71,7 +71,7 @@ struct SingleThreaded {
   template <class T>
   using Atomic = PlainAtomic<T>;
   /// No other thread ever touches the table: plain words, no read-modify-write.
-  static constexpr bool shared = false;
+  static constexpr bool concurrent = false;
   /// Free-list shards; one keeps the original's lowest-cost LIFO.
   static constexpr std::uint32_t shard_count = 1;
   /// Conflicting guards fail with AlreadyBorrowed instead of waiting.
@@ -83,7 +83,7 @@ struct SingleThreaded {
 struct MultiThreaded {
   template <class T>
   using Atomic = std::atomic<T>;
-  static constexpr bool shared = true;
+  static constexpr bool concurrent = true;
   /// Free-list shards: each worker pushes and pops its own, so disjoint work never shares a line.
   static constexpr std::uint32_t shard_count = 8;
   static constexpr bool can_wait = true;
