@@ -81,20 +81,30 @@ class ConcurrentManager
   }
 
   /**
-   * @brief A cheap per-worker handle sharing this manager's storage.
+   * @brief A per-worker handle sharing this manager's storage.
    *
-   * The handle keeps the storage alive and has its own free-list shard, so a
-   * worker that stores and frees through its handle touches only its own lines.
-   * It costs one shared_ptr copy when made and none per operation.
+   * The handle keeps the storage alive and has its own free-list shard and
+   * counters and, with 16 slots or more, a cache of up to capacity / 16 (at
+   * most 32) free slots it took itself, so a worker that stores and frees
+   * through its handle touches only its own lines and makes no atomic
+   * operation but the slot's own (see ConcurrentHandle). Up to 32 handles at a
+   * time get a cache. Making one costs one shared_ptr copy and claiming a cache.
    */
   [[nodiscard]] ConcurrentHandle<P> scoped_handle() const;
 };
 
 /**
- * @brief A worker's handle on a ConcurrentManager: the same calls, its own free-list shard.
+ * @brief A worker's handle on a ConcurrentManager: the same calls, its own
+ * free-list shard, counters and slot cache.
  *
- * Safe to use from any thread, like the manager; it is meant to be used by
- * one worker, which keeps that worker's slots in its own shard.
+ * Use a handle from one thread at a time (like a std::vector); give each
+ * worker its own (a copy is a new handle with its own cache). The slots a
+ * handle took and frees itself stay in its cache for its next stores; slots
+ * it frees that another handle took go back to the shared free list. While a
+ * handle's cache holds free slots, nobody else can take them: another store
+ * may return NoFreeSlots while available() (which counts them) is up to
+ * capacity / 16 per live handle higher. The handle's destruction gives them
+ * back. stats() stays exact.
  */
 template <class P>
 class ConcurrentHandle

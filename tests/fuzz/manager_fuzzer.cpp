@@ -51,6 +51,64 @@ void run_class(FuzzedDataProvider& in) {
   Driver<M>(in, std::make_unique<M>(c), class_traits(Kind, c)).run();
 }
 
+/**
+ * @brief Two worker handles on one ConcurrentManager, each call through the
+ * one the input picks: slots one handle took are freed by the other, and both
+ * slot caches fill, refill and drain. A store that finds no slot while the
+ * other handle's cache holds free ones (which only that handle may take) is
+ * retried after replacing that handle, which gives its cached slots back:
+ * the model's count of free slots then stays exact (and the failed first
+ * attempt, which the model did not ask for, is taken out of stats()).
+ */
+class HandlePair {
+  using H = ConcurrentHandle<Payload>;
+
+ public:
+  using ReadGuard = H::ReadGuard;
+  using WriteGuard = H::WriteGuard;
+  using HeaderGuard = H::HeaderGuard;
+
+  HandlePair(FuzzedDataProvider& in, std::size_t capacity)
+      : in_(in), owner_(capacity), handles_{owner_.scoped_handle(), owner_.scoped_handle()} {}
+
+  Result<MessageToken> store(const Message<Payload>& message) {
+    const std::size_t which = pick();
+    auto stored = handles_[which].store(message);
+    if (!stored && stored.error() == MemoryError::NoFreeSlots) {
+      handles_[1 - which] = owner_.scoped_handle();  // its cached slots come back
+      stored = handles_[which].store(message);
+      ++hidden_failures_;  // the model asked for one store: the first attempt is ours
+    }
+    return stored;
+  }
+  Result<ReadGuard> read(MessageToken t) const { return handles_[pick()].read(t); }
+  Result<ReadGuard> try_read(MessageToken t) const { return handles_[pick()].try_read(t); }
+  Result<WriteGuard> read_mut(MessageToken t) { return handles_[pick()].read_mut(t); }
+  Result<WriteGuard> try_read_mut(MessageToken t) { return handles_[pick()].try_read_mut(t); }
+  Result<HeaderGuard> peek_header(MessageToken t) const {
+    return handles_[pick()].peek_header(t);
+  }
+  Result<void> free(MessageToken t) { return handles_[pick()].free(t); }
+  Result<void> retain(MessageToken t) { return handles_[pick()].retain(t); }
+  Result<void> release(MessageToken t) { return handles_[pick()].release(t); }
+  [[nodiscard]] std::size_t available() const noexcept { return owner_.available(); }
+  [[nodiscard]] std::size_t capacity() const noexcept { return owner_.capacity(); }
+  [[nodiscard]] MemoryClass memory_class() const noexcept { return owner_.memory_class(); }
+  [[nodiscard]] ManagerStats stats() const noexcept {
+    ManagerStats s = owner_.stats();
+    s.failed_stores -= hidden_failures_;
+    return s;
+  }
+
+ private:
+  std::size_t pick() const { return in_.ConsumeBool() ? 1 : 0; }
+
+  FuzzedDataProvider& in_;
+  ConcurrentManager<Payload> owner_;
+  H handles_[2];
+  std::uint64_t hidden_failures_ = 0;
+};
+
 void run_family(FuzzedDataProvider& in) {
 #if LIMEN_FUZZ_FAMILY == LIMEN_FUZZ_HOST
   if (in.ConsumeBool()) {
@@ -68,13 +126,23 @@ void run_family(FuzzedDataProvider& in) {
   // Neither the manager nor its handles sample the peak on every store (the
   // high-water mark is sampled on a shard steal, the first and every 1024th use).
   t.exact_peak = false;
-  if (in.ConsumeBool()) {
-    using M = ConcurrentManager<Payload>;
-    Driver<M>(in, std::make_unique<M>(capacity), t).run();
-  } else {
-    ConcurrentManager<Payload> owner(capacity);
-    using H = ConcurrentHandle<Payload>;
-    Driver<H>(in, std::make_unique<H>(owner.scoped_handle()), t).run();
+  switch (in.ConsumeIntegralInRange<int>(0, 2)) {
+    case 0: {
+      using M = ConcurrentManager<Payload>;
+      Driver<M>(in, std::make_unique<M>(capacity), t).run();
+      break;
+    }
+    case 1: {
+      ConcurrentManager<Payload> owner(capacity);
+      using H = ConcurrentHandle<Payload>;
+      Driver<H>(in, std::make_unique<H>(owner.scoped_handle()), t).run();
+      break;
+    }
+    default: {  // slot caches engage from 16 slots (up to capacity / 16 each)
+      t.movable = false;
+      const std::size_t cached = 16 + capacity * 6;
+      Driver<HandlePair>(in, std::make_unique<HandlePair>(in, cached), t).run();
+    }
   }
 #elif LIMEN_FUZZ_FAMILY == LIMEN_FUZZ_PINNED
   run_class<PinnedManager<Payload>, MemoryKind::PinnedHost>(in);

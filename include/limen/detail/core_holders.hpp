@@ -65,8 +65,10 @@ class InlineCore {
 /**
  * @brief A core shared by several owners (ConcurrentManager, its copies and
  * handles). A moved-from owner points at the core's vacant instance, whose own
- * checks refuse everything. With @p OwnHome each holder has its own shard (a
- * worker's handle); otherwise each calling thread uses its ThreadHome.
+ * checks refuse everything. With @p OwnHome (a worker's handle) each holder
+ * has its own shard and, where the core can spare slots, its own slot cache,
+ * given back when the holder goes; otherwise each calling thread uses its
+ * ThreadHome.
  */
 template <class Core, bool OwnHome>
 class CountedCore {
@@ -75,20 +77,33 @@ class CountedCore {
   static constexpr Wait read_wait = Wait::Yes;
 
   CountedCore(std::shared_ptr<Core> core, MemoryClass memory_class) noexcept
-      : core_(std::move(core)), class_(memory_class), home_(OwnHome ? next_home() : 0) {}
-  CountedCore(const CountedCore&) = default;
-  CountedCore& operator=(const CountedCore&) = default;
-  CountedCore(CountedCore&& other) noexcept
-      : core_(std::exchange(other.core_, vacant())), class_(other.class_), home_(other.home_) {}
-  CountedCore& operator=(CountedCore&& other) noexcept {
+      : core_(std::move(core)), class_(memory_class), home_(open_home(*core_)) {}
+  /** @brief Shares @p other's core; a handle copy gets a home (and cache) of its own. */
+  CountedCore(const CountedCore& other) noexcept
+      : core_(other.core_), class_(other.class_), home_(open_home(*core_)) {}
+  CountedCore& operator=(const CountedCore& other) noexcept {
     if (this != &other) {
-      core_ = std::exchange(other.core_, vacant());
+      close_home();
+      core_ = other.core_;
       class_ = other.class_;
-      home_ = other.home_;
+      home_ = open_home(*core_);
     }
     return *this;
   }
-  ~CountedCore() = default;
+  CountedCore(CountedCore&& other) noexcept
+      : core_(std::exchange(other.core_, vacant())),
+        class_(other.class_),
+        home_(std::exchange(other.home_, 0)) {}
+  CountedCore& operator=(CountedCore&& other) noexcept {
+    if (this != &other) {
+      close_home();
+      core_ = std::exchange(other.core_, vacant());
+      class_ = other.class_;
+      home_ = std::exchange(other.home_, 0);
+    }
+    return *this;
+  }
+  ~CountedCore() { close_home(); }
 
   Core& core() const noexcept { return *core_; }
   static constexpr bool has_core() noexcept { return true; }
@@ -108,9 +123,18 @@ class CountedCore {
   static std::shared_ptr<Core> vacant() noexcept {
     return std::shared_ptr<Core>(std::shared_ptr<Core>{}, &Core::vacant());
   }
-  static std::uint32_t next_home() noexcept {
-    static std::atomic<std::uint32_t> next{0};
-    return next.fetch_add(1, std::memory_order_relaxed);
+  /** @brief A worker's own shard, and a slot cache when the core can spare one. */
+  static std::uint32_t open_home(Core& core) noexcept {
+    if constexpr (OwnHome) {
+      static std::atomic<std::uint32_t> next{0};
+      return core.open_cache(next.fetch_add(1, std::memory_order_relaxed) & 0xFFU);
+    } else {
+      (void)core;
+      return 0;
+    }
+  }
+  void close_home() noexcept {
+    if constexpr (OwnHome) core_->close_cache(home_);
   }
 
   std::shared_ptr<Core> core_;

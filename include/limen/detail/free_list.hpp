@@ -71,6 +71,55 @@ class FreeStack {
     }
   }
 
+  /**
+   * @brief Pops up to @p max indices into @p out with one exchange and returns
+   * how many. With `MultiThreaded`: the chain is read first, then taken with
+   * one compare-and-swap; the head's tag changes on every push and pop, so a
+   * successful swap proves no link of the chain changed meanwhile.
+   */
+  template <class Links>
+  [[nodiscard]] std::uint32_t pop_chain(std::uint32_t* out, std::uint32_t max,
+                                        Links links) noexcept {
+    Word head = head_.load(std::memory_order_acquire);
+    for (;;) {
+      std::uint32_t n = 0;
+      std::uint32_t index = static_cast<std::uint32_t>(head);
+      while (n < max && index != end_of_list) {
+        out[n++] = index;
+        index = links(index).load(std::memory_order_relaxed);
+      }
+      if (n == 0) return 0;
+      if constexpr (!Sync::concurrent) {
+        head_.store(index);
+        return n;
+      } else if (head_.compare_exchange_weak(head, pack((head >> 32) + 1, index),
+                                             std::memory_order_acq_rel,
+                                             std::memory_order_acquire)) {
+        return n;
+      }
+    }
+  }
+
+  /** @brief Pushes @p count indices of @p items, linked through their own links, with one exchange.
+   */
+  template <class Links>
+  void push_chain(const std::uint32_t* items, std::uint32_t count, Links links) noexcept {
+    if (count == 0) return;
+    for (std::uint32_t i = 0; i + 1 < count; ++i) {
+      links(items[i]).store(items[i + 1], std::memory_order_relaxed);
+    }
+    Word head = head_.load(std::memory_order_relaxed);
+    if constexpr (!Sync::concurrent) {
+      links(items[count - 1]).store(static_cast<std::uint32_t>(head));
+      head_.store(items[0]);
+    } else {
+      do {
+        links(items[count - 1]).store(static_cast<std::uint32_t>(head), std::memory_order_relaxed);
+      } while (!head_.compare_exchange_weak(head, pack((head >> 32) + 1, items[0]),
+                                            std::memory_order_release, std::memory_order_relaxed));
+    }
+  }
+
  private:
   static constexpr Word pack(Word tag, std::uint32_t index) noexcept { return (tag << 32) | index; }
 

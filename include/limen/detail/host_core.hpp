@@ -183,6 +183,13 @@ class HostCore {
   [[nodiscard]] MemoryClass memory_class() const noexcept { return class_; }
   [[nodiscard]] ManagerStats stats() const noexcept { return table_.stats(); }
 
+  /** @brief A worker handle's home with a slot cache of its own (see SlotTable::open_cache). */
+  [[nodiscard]] std::uint32_t open_cache(std::uint32_t home) noexcept {
+    return table_.open_cache(home);
+  }
+  /** @brief Gives the handle's cached slots back (see SlotTable::close_cache). */
+  void close_cache(std::uint32_t home) noexcept { table_.close_cache(home); }
+
  private:
   using Slot = RawSlot<Message<P>, Sync::line_align>;
 

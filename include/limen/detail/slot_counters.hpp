@@ -32,6 +32,15 @@ struct SlotCounters {
     }
   }
 
+  /**
+   * @brief Adds one to a counter only its owner writes (a handle's): a load
+   * and a store, no read-modify-write, while readers on other threads still
+   * see whole values.
+   */
+  static void bump_owned(typename Sync::template Atomic<std::uint64_t>& counter) noexcept {
+    counter.store(counter.load(std::memory_order_relaxed) + 1, std::memory_order_relaxed);
+  }
+
   /** @brief Adds these counters to @p out. */
   void add_to(ManagerStats& out) const noexcept {
     out.stores += stores.load(std::memory_order_relaxed);

@@ -11,6 +11,8 @@
 #include <limen/detail/sync_policy.hpp>
 #include <limen/stats.hpp>
 
+#include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <utility>
@@ -29,6 +31,41 @@ struct alignas(Sync::line_align) Shard {
 };
 
 /**
+ * @brief A home names the free-list shard a caller's pushes and counts go to;
+ * a worker's handle with a slot cache has a home that also names the cache.
+ */
+namespace home_bits {
+inline constexpr std::uint32_t cache_flag = 1U << 31;
+/** @brief @p home (its low byte: the shard) that also names cache @p entry. */
+[[nodiscard]] constexpr std::uint32_t with_cache(std::uint32_t home, std::uint32_t entry) noexcept {
+  return cache_flag | (entry << 8) | (home & 0xFFU);
+}
+[[nodiscard]] constexpr bool has_cache(std::uint32_t home) noexcept {
+  return (home & cache_flag) != 0;
+}
+[[nodiscard]] constexpr std::uint32_t cache_entry(std::uint32_t home) noexcept {
+  return (home >> 8) & 0xFFU;
+}
+}  // namespace home_bits
+
+/**
+ * @brief The free slots one worker's handle keeps for itself, and its
+ * counters. Only the handle's thread touches `slots` and `count`; the
+ * counters are written by it alone (a load and a store each) and read by
+ * `stats()` anywhere. A slot in a cache is free, and no other caller can take
+ * it: that is what spares a handle the free list's read-modify-writes.
+ */
+template <class Sync>
+struct alignas(Sync::line_align) SlotCache {
+  static constexpr std::uint32_t max_slots = 32;
+  std::atomic<bool> taken{false};  ///< a handle holds this cache
+  std::uint32_t limit = 0;         ///< how many slots it may keep (set when taken)
+  std::uint32_t count = 0;         ///< how many it keeps now
+  SlotCounters<Sync> counts;
+  std::uint32_t slots[max_slots] = {};
+};
+
+/**
  * @brief `Sync::shard_count` shards plus the table-wide high-water mark and
  * pending count. Callers pass a `home`; the shard it picks is the only one a
  * push or a count writes. The free stacks link through the slots' own words,
@@ -41,6 +78,10 @@ class ShardSet {
   static constexpr bool alone = !Sync::concurrent;
 
  public:
+  using Cache = SlotCache<Sync>;
+  /// Handles with a cache at once; later ones work without (on the shared free lists).
+  static constexpr std::uint32_t cache_count = alone ? 0 : 32;
+
   ShardSet() = default;
   ShardSet(const ShardSet&) = delete;
   ShardSet& operator=(const ShardSet&) = delete;
@@ -71,10 +112,81 @@ class ShardSet {
     shard(home).free.push(index, links);
   }
 
-  void count_store(std::uint32_t home) noexcept { Counters::bump(shard(home).counts.stores); }
-  void count_free(std::uint32_t home) noexcept { Counters::bump(shard(home).counts.frees); }
+  void count_store(std::uint32_t home) noexcept {
+    if (Cache* c = cache_of(home)) return Counters::bump_owned(c->counts.stores);
+    Counters::bump(shard(home).counts.stores);
+  }
+  void count_free(std::uint32_t home) noexcept {
+    if (Cache* c = cache_of(home)) return Counters::bump_owned(c->counts.frees);
+    Counters::bump(shard(home).counts.frees);
+  }
   void count_failed_store(std::uint32_t home) noexcept {
+    if (Cache* c = cache_of(home)) return Counters::bump_owned(c->counts.failed_stores);
     Counters::bump(shard(home).counts.failed_stores);
+  }
+
+  /**
+   * @brief Takes a free cache for a handle homed at @p home that may keep up
+   * to @p limit slots: the handle's new home, naming the cache, or @p home
+   * itself when @p limit is 0 or every cache is taken.
+   */
+  [[nodiscard]] std::uint32_t open_cache(std::uint32_t home, std::uint32_t limit) noexcept {
+    if (limit == 0) return home;
+    for (std::uint32_t i = 0; i < cache_count; ++i) {
+      bool expected = false;
+      if (caches_[i].taken.load(std::memory_order_relaxed) ||
+          !caches_[i].taken.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
+        continue;
+      }
+      caches_[i].limit = limit < Cache::max_slots ? limit : Cache::max_slots;
+      caches_[i].count = 0;
+      return home_bits::with_cache(home, i);
+    }
+    return home;
+  }
+  /** @brief Gives a closing handle's cached slots back to its shard (one exchange). */
+  template <class Links>
+  void close_cache(std::uint32_t home, Links links) noexcept {
+    Cache* c = cache_of(home);
+    if (c == nullptr) return;
+    shard(home).free.push_chain(c->slots, c->count, links);
+    c->count = 0;
+    c->taken.store(false, std::memory_order_release);
+  }
+  /** @brief The cache @p home names, or null. */
+  [[nodiscard]] Cache* cache_of(std::uint32_t home) noexcept {
+    if constexpr (cache_count == 0) {
+      return nullptr;
+    } else {
+      return home_bits::has_cache(home) ? &caches_[home_bits::cache_entry(home)] : nullptr;
+    }
+  }
+  /**
+   * @brief A slot from @p c, refilled when empty with up to half its limit
+   * from the home shard, then the others (one exchange per shard tried);
+   * end_of_list when every shard is empty too.
+   */
+  template <class Links>
+  std::uint32_t pop_cached(Cache& c, std::uint32_t home, Links links) noexcept {
+    if (c.count == 0) [[unlikely]] {
+      const std::uint32_t batch = c.limit > 1 ? c.limit / 2 : 1;
+      for (std::uint32_t i = 0; i < shards && c.count == 0; ++i) {
+        c.count = shard_[(home + i) % shards].free.pop_chain(c.slots, batch, links);
+      }
+      if (c.count == 0) return end_of_list;
+    }
+    return c.slots[--c.count];
+  }
+  /** @brief Keeps free slot @p index in @p c; a full cache first gives half back to the shard. */
+  template <class Links>
+  void push_cached(Cache& c, std::uint32_t index, std::uint32_t home, Links links) noexcept {
+    if (c.count == c.limit) [[unlikely]] {
+      const std::uint32_t half = c.count / 2 > 0 ? c.count / 2 : c.count;
+      shard(home).free.push_chain(c.slots, half, links);  // the oldest
+      for (std::uint32_t i = half; i < c.count; ++i) c.slots[i - half] = c.slots[i];
+      c.count -= half;
+    }
+    c.slots[c.count++] = index;
   }
 
   void add_pending() noexcept { pending_.fetch_add(1, std::memory_order_relaxed); }
@@ -94,7 +206,9 @@ class ShardSet {
       // Stores first, frees second: frees counted later only lower the result, so
       // under concurrency it can lag the truth but never exceed it.
       for (const auto& s : shard_) stored += s.counts.stores.load(std::memory_order_acquire);
+      for (const auto& c : caches_) stored += c.counts.stores.load(std::memory_order_acquire);
       for (const auto& s : shard_) freed += s.counts.frees.load(std::memory_order_acquire);
+      for (const auto& c : caches_) freed += c.counts.frees.load(std::memory_order_acquire);
       const std::uint64_t used = stored > freed ? stored - freed : 0;
       return used < capacity ? used : capacity;
     }
@@ -117,6 +231,7 @@ class ShardSet {
   [[nodiscard]] ManagerStats stats(std::size_t capacity) const noexcept {
     ManagerStats out;
     for (const auto& s : shard_) s.counts.add_to(out);
+    for (const auto& c : caches_) c.counts.add_to(out);
     out.in_use = in_use(capacity);
     out.pending_frees = pending();
     const std::uint64_t peak = peak_.load(std::memory_order_relaxed);
@@ -134,6 +249,7 @@ class ShardSet {
   }
 
   Shard<Sync> shard_[shards];
+  std::array<Cache, cache_count> caches_;
   typename Sync::template Atomic<std::uint64_t> peak_{};
   typename Sync::template Atomic<std::uint64_t> pending_{};
 };

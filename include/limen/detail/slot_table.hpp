@@ -30,11 +30,16 @@ enum class ReadAccess : std::uint8_t { Header, Message, MessageWithShadow };
 /** @brief The outcome of a shared lock taken with a host shadow (device-backed slots). */
 enum class ShadowState : std::uint8_t { Ready, MustFill };
 
-/** @brief Per-slot state: one word for the state machine, one link for the free list. */
+/**
+ * @brief Per-slot state: one word for the state machine, one link for the
+ * free list, and which handle's cache took the slot (0: none), so that its
+ * free returns it there only when the same handle frees it.
+ */
 template <class Sync>
 struct alignas(Sync::line_align) SlotMeta {
   typename Sync::template Atomic<std::uint64_t> word{};
   typename Sync::template Atomic<std::uint32_t> next{};
+  typename Sync::template Atomic<std::uint32_t> taker{};
 };
 
 /**
@@ -93,7 +98,9 @@ class SlotTable {
    * @param stole set when the home shard was empty and another shard gave the slot.
    */
   Result<MessageToken> allocate(std::uint32_t home, bool* stole = nullptr) noexcept {
-    const std::uint32_t index = shards_.pop_any(home, stole, links());
+    auto* cache = shards_.cache_of(home);
+    const std::uint32_t index = cache != nullptr ? shards_.pop_cached(*cache, home, links())
+                                                 : shards_.pop_any(home, stole, links());
     if (index == empty_index) [[unlikely]]
       return MemoryError::NoFreeSlots;
     auto& word = meta_[index].word;
@@ -103,9 +110,22 @@ class SlotTable {
     if constexpr (!alone) {
       word.store(slot_word::make(generation, slot_word::Phase::Reserved),
                  std::memory_order_relaxed);
+      meta_[index].taker.store(taker_of(home), std::memory_order_relaxed);
     }
     return MessageToken{index, generation};
   }
+
+  /**
+   * @brief For a worker's handle homed at @p home: its home naming a slot
+   * cache of its own (see SlotCache), or @p home when the table is too small
+   * to spare slots for caches (under 16 slots) or every cache is taken.
+   * A cache keeps at most capacity / 16 slots, and never more than 32.
+   */
+  [[nodiscard]] std::uint32_t open_cache(std::uint32_t home) noexcept {
+    return shards_.open_cache(home, static_cast<std::uint32_t>(capacity_ / 16));
+  }
+  /** @brief Returns the cached slots of the handle homed at @p home and frees its cache. */
+  void close_cache(std::uint32_t home) noexcept { shards_.close_cache(home, links()); }
 
   /**
    * @brief Makes an allocated slot visible to @p token and counts the store.
@@ -295,7 +315,14 @@ class SlotTable {
     auto& word = meta_[index].word;
     word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
                std::memory_order_release);
-    push(index, home);
+    // A handle keeps the slots it took itself; a slot another worker took (a
+    // producer's, freed by its consumer) goes back where that worker finds it.
+    auto* cache = shards_.cache_of(home);
+    if (cache != nullptr && meta_[index].taker.load(std::memory_order_relaxed) == taker_of(home)) {
+      shards_.push_cached(*cache, index, home, links());
+    } else {
+      push(index, home);
+    }
     shards_.count_free(home);
   }
 
@@ -381,6 +408,11 @@ class SlotTable {
       const Word next = delta > 0 ? w + slot_word::one_retain : w - slot_word::one_retain;
       if (WordOps<Sync>::exchange(word, w, next)) return {};
     }
+  }
+
+  /** @brief What a slot taken by a caller homed at @p home records as its taker. */
+  static constexpr std::uint32_t taker_of(std::uint32_t home) noexcept {
+    return home_bits::has_cache(home) ? home_bits::cache_entry(home) + 1 : 0;
   }
 
   /** @brief Slot @p index's free-list link. */
