@@ -12,17 +12,16 @@
 // Every contender copies the whole message in and reads its payload back: the
 // source is one of a few prebuilt messages, rotated, and a memory clobber
 // after each step keeps the compiler from eliding either.
+#include "floor_pools.hpp"
+#include "mimalloc_local.hpp"
 #include "ratio_reporter.hpp"
 
 #include <limen/limen.hpp>
 
 #include <benchmark/benchmark.h>
 
-#if LIMEN_BENCH_BOOST
+#if defined(LIMEN_BENCH_BOOST)
 #include <boost/pool/object_pool.hpp>
-#endif
-#if LIMEN_BENCH_MIMALLOC
-#include <mimalloc.h>
 #endif
 
 #include <array>
@@ -72,90 +71,8 @@ struct Sources {
   const limen::Message<P>& operator[](std::size_t i) const { return messages[i % count]; }
 };
 
-// --- The floor: an unchecked slot pool ---------------------------------------------
-
-template <class P>
-class FloorPool {
- public:
-  explicit FloorPool(std::uint32_t capacity) : slots_(capacity), next_(capacity) {
-    for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1;
-  }
-  std::uint32_t store(const limen::Message<P>& m) {
-    const std::uint32_t i = head_;
-    head_ = next_[i];
-    slots_[i] = m;
-    return i;
-  }
-  const limen::Message<P>& read(std::uint32_t i) const { return slots_[i]; }
-  void unlock_read(std::uint32_t) const {}
-  void free(std::uint32_t i) {
-    next_[i] = head_;
-    head_ = i;
-  }
-
- private:
-  std::vector<limen::Message<P>> slots_;
-  std::vector<std::uint32_t> next_;
-  std::uint32_t head_ = 0;
-};
-
-// --- The atomic floor: the floor plus the atomic steps any thread-safe pool makes -----
-//
-// What a round trip costs at the least when any thread may store, read and free
-// any handle: a lock-free pop and push (one compare-and-swap each), a slot word
-// that a read takes and drops atomically (compare-and-swap, fetch_sub) and that a
-// free claims only when no reader holds it (compare-and-swap), and two shared
-// counters (fetch_add). Seven uncontended read-modify-writes, no other checks.
-// It is a yardstick for ConcurrentManager, not a usable pool (no ABA protection
-// beyond the tag, no waiting, no error paths).
-
-template <class P>
-class AtomicFloorPool {
- public:
-  explicit AtomicFloorPool(std::uint32_t capacity)
-      : slots_(capacity), next_(capacity), words_(capacity) {
-    for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1;
-  }
-  std::uint32_t store(const limen::Message<P>& m) {
-    std::uint64_t head = head_.load(std::memory_order_acquire);
-    std::uint32_t i = 0;
-    do {
-      i = static_cast<std::uint32_t>(head);
-    } while (!head_.compare_exchange_weak(head, pack(head, next_[i]), std::memory_order_acq_rel));
-    slots_[i] = m;
-    words_[i].store(occupied, std::memory_order_release);
-    stores_.fetch_add(1, std::memory_order_relaxed);
-    return i;
-  }
-  const limen::Message<P>& read(std::uint32_t i) {
-    std::uint64_t w = occupied;
-    while (!words_[i].compare_exchange_weak(w, w + 1, std::memory_order_acquire)) w = occupied;
-    return slots_[i];
-  }
-  void unlock_read(std::uint32_t i) { words_[i].fetch_sub(1, std::memory_order_release); }
-  void free(std::uint32_t i) {
-    std::uint64_t w = occupied;
-    while (!words_[i].compare_exchange_weak(w, 0, std::memory_order_acq_rel)) w = occupied;
-    std::uint64_t head = head_.load(std::memory_order_relaxed);
-    do {
-      next_[i] = static_cast<std::uint32_t>(head);
-    } while (!head_.compare_exchange_weak(head, pack(head, i), std::memory_order_release));
-    frees_.fetch_add(1, std::memory_order_relaxed);
-  }
-
- private:
-  static constexpr std::uint64_t occupied = 1ULL << 32;
-  static std::uint64_t pack(std::uint64_t old_head, std::uint32_t index) {
-    return (((old_head >> 32) + 1) << 32) | index;
-  }
-
-  std::vector<limen::Message<P>> slots_;
-  std::vector<std::uint32_t> next_;
-  std::vector<std::atomic<std::uint64_t>> words_;
-  alignas(64) std::atomic<std::uint64_t> head_{0};
-  alignas(64) std::atomic<std::uint64_t> stores_{0};
-  std::atomic<std::uint64_t> frees_{0};
-};
+using limen::bench::AtomicFloorPool;
+using limen::bench::FloorPool;
 
 /// The round trip through FloorPool or AtomicFloorPool.
 template <template <class> class Pool, class P>
@@ -207,15 +124,21 @@ void pmr_pool(benchmark::State& state) {
       [&](void* p, std::size_t n) { resource.deallocate(p, n, alignof(limen::Message<P>)); });
 }
 
-#if LIMEN_BENCH_MIMALLOC
+#if defined(LIMEN_BENCH_MIMALLOC)
 template <class P>
 void mimalloc(benchmark::State& state) {
+  const auto* mi = limen::bench::Mimalloc::get();
+  if (mi == nullptr) {
+    state.SkipWithError("mimalloc could not be loaded");
+    return;
+  }
   allocator_round_trip<P>(
-      state, [](std::size_t n) { return mi_malloc(n); }, [](void* p, std::size_t) { mi_free(p); });
+      state, [mi](std::size_t n) { return mi->malloc(n); },
+      [mi](void* p, std::size_t) { mi->free(p); });
 }
 #endif
 
-#if LIMEN_BENCH_BOOST
+#if defined(LIMEN_BENCH_BOOST)
 template <class P>
 void boost_pool(benchmark::State& state) {
   boost::object_pool<limen::Message<P>> pool;
@@ -347,11 +270,11 @@ void register_size(const std::string& size) {
   reg("pmr_synchronized", pmr_pool<P, std::pmr::synchronized_pool_resource>);
   std::vector<std::string> allocators{"new_delete/" + size, "pmr_unsynchronized/" + size,
                                       "pmr_synchronized/" + size};
-#if LIMEN_BENCH_MIMALLOC
+#if defined(LIMEN_BENCH_MIMALLOC)
   reg("mimalloc", mimalloc<P>);
   allocators.push_back("mimalloc/" + size);
 #endif
-#if LIMEN_BENCH_BOOST
+#if defined(LIMEN_BENCH_BOOST)
   reg("boost_object_pool", boost_pool<P>);
 #endif
   reg("limen_heap", heap_manager<P>);
