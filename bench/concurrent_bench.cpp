@@ -71,6 +71,22 @@ void BM_Concurrent(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations());
 }
 
+// --- the same, every thread calling the manager itself (no handle, no cache) ---
+template <class P>
+void BM_ConcurrentDirect(benchmark::State& state) {
+  auto& manager = *concurrent<P>;
+  std::int64_t i = 0;
+  for (auto _ : state) {
+    const auto token = manager.store(make_message<P>(++i)).value();
+    {
+      auto guard = manager.read(token).value();
+      benchmark::DoNotOptimize(guard->payload.bytes[0]);
+    }
+    (void)manager.free(token);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 // --- HeapManager behind one std::mutex ---------------------------------------
 template <class P>
 struct Locked {
@@ -357,6 +373,7 @@ void register_all(const std::string& size) {
         ->MinTime(0.3);
   };
   add("concurrent", BM_Concurrent<P>);
+  add("concurrent_direct", BM_ConcurrentDirect<P>);
   add("mutex_heap", BM_MutexHeap<P>);
   add("new_delete", BM_NewDelete<P>);
 #if defined(LIMEN_BENCH_MIMALLOC)
@@ -383,6 +400,9 @@ std::vector<limen::bench::RatioReporter::Ratio> ratios() {
     const std::string m = "mutex_heap/" + size + "/min_time:0.300/real_time/threads:";
     const std::string n = "new_delete/" + size + "/min_time:0.300/real_time/threads:";
     out.push_back({"concurrent " + size + ": 2 threads / 1 thread", c + "2", c + "1"});
+    const std::string d = "concurrent_direct/" + size + "/min_time:0.300/real_time/threads:";
+    out.push_back({"concurrent_direct " + size + ": 2 threads / 1 thread", d + "2", d + "1"});
+    out.push_back({"concurrent handle / direct, " + size + ", 1 thread", c + "1", d + "1"});
     out.push_back({"mutex_heap " + size + ": 2 threads / 1 thread", m + "2", m + "1"});
     out.push_back({"concurrent / mutex_heap, " + size + ", 2 threads", c + "2", m + "2"});
     out.push_back({"concurrent / mutex_heap, " + size + ", 1 thread", c + "1", m + "1"});

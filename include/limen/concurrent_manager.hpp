@@ -71,6 +71,7 @@ class ConcurrentManager
   ConcurrentManager(ConcurrentManager&& other) noexcept = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
   ConcurrentManager& operator=(ConcurrentManager&& other) noexcept = default;
+  /** @brief Gives up this owner's share of the storage (the last owner frees it). */
   ~ConcurrentManager() = default;
 
   /** @brief Builds the manager, or returns why not (Unsupported, OutOfMemory); never throws. */
@@ -127,6 +128,7 @@ class ConcurrentHandle
   ConcurrentHandle(ConcurrentHandle&& other) noexcept = default;
   /** @brief Takes @p other's share of the storage; @p other is empty afterwards. */
   ConcurrentHandle& operator=(ConcurrentHandle&& other) noexcept = default;
+  /** @brief Gives the handle's cached slots back and its share of the storage up. */
   ~ConcurrentHandle() = default;
 
  private:

@@ -15,25 +15,14 @@
 namespace limen {
 namespace detail {
 
-/** @brief Ends one guard's access to slot @p index of the manager state @p owner. */
-using ReleaseFn = void (*)(void* owner, std::uint32_t index) noexcept;
-
 /**
- * @brief The release of a read (or header) guard on a single-threaded host
- * table, whose @p word owner is the slot's own word: one subtraction. Guards
- * recognise it and call it directly, so where the guard was made in view the
- * compiler inlines it instead of calling through the pointer.
+ * @brief Ends one guard's access to slot @p index of the manager state @p
+ * owner. The host tables' releases (slot_word.hpp) take the slot's word as
+ * the owner; guards recognise them and call them directly, so the compiler
+ * inlines them wherever it sees the guard made, instead of calling through
+ * the pointer.
  */
-inline void release_plain_reader(void* word, std::uint32_t) noexcept {
-  auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
-  w.store(slot_word::without_reader(w.load()));
-}
-
-/** @brief The release of a write guard on a single-threaded host table (see above). */
-inline void release_plain_writer(void* word, std::uint32_t) noexcept {
-  auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
-  w.store(slot_word::without_writer(w.load()));
-}
+using ReleaseFn = slot_word::ReleaseFn;
 
 /**
  * @brief A move-only access to a `T` in a slot, released exactly once.
@@ -67,7 +56,7 @@ class SlotGuard {
 
   SlotGuard(const SlotGuard&) = delete;
   SlotGuard& operator=(const SlotGuard&) = delete;
-  ~SlotGuard() { reset(); }
+  [[gnu::always_inline]] ~SlotGuard() { reset(); }
 
   /**
    * @brief Ends the access now; the guard is empty afterwards. Always inlined:
@@ -77,10 +66,12 @@ class SlotGuard {
   [[gnu::always_inline]] void reset() noexcept {
     const ReleaseFn release = std::exchange(release_, nullptr);
     target_ = nullptr;
-    if (release == &release_plain_reader) {
-      release_plain_reader(owner_, index_);
-    } else if (release == &release_plain_writer) {
-      release_plain_writer(owner_, index_);
+    if (release == &slot_word::release_plain_reader) {
+      slot_word::release_plain_reader(owner_, index_);
+    } else if (release == &slot_word::release_plain_writer) {
+      slot_word::release_plain_writer(owner_, index_);
+    } else if (release == &slot_word::release_atomic_reader) {
+      slot_word::release_atomic_reader(owner_, index_);
     } else if (release != nullptr) {
       release(owner_, index_);
     }

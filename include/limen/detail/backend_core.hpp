@@ -124,13 +124,13 @@ class BackendCore final : public BackendCoreInterface<P> {
 
   Result<ReadGuard<P>> do_read(MessageToken token, Wait wait) const override {
     if (backend_->lost()) return fail(MemoryError::DeviceError);
-    auto state = table_.lock_shared(token, wait, ReadAccess::MessageWithShadow);
+    auto state = table_.lock_shared(token, wait, ReadAccess::MessageWithHostView);
     if (!state) {
       if (state.error() == MemoryError::Poisoned) nvtx().mark(state.error());
       return state.error();
     }
     const std::uint32_t index = token.index();
-    if (*state == ShadowState::MustFill) {
+    if (*state == HostViewState::MustFill) {
       auto prepared = backend_->prepare_host_access(index);
       table_.finish_fill(index, prepared.has_value());
       if (!prepared) {

@@ -150,7 +150,7 @@ class HostCore {
   Result<ReadGuard<P>> read(MessageToken token, Wait wait) const {
     auto locked = table_.lock_shared(token, wait, ReadAccess::Message);
     if (!locked) return locked.error();
-    const auto [owner, release] = table_.reader_release(token.index(), self(), &release_shared);
+    const auto [owner, release] = table_.reader_release(token.index());
     return ReadGuard<P>(slots_[token.index()].get(), owner, token.index(), release);
   }
 
@@ -164,7 +164,7 @@ class HostCore {
   Result<HeaderGuard> peek_header(MessageToken token, Wait wait) const {
     auto locked = table_.lock_shared(token, wait, ReadAccess::Header);
     if (!locked) return locked.error();
-    const auto [owner, release] = table_.reader_release(token.index(), self(), &release_shared);
+    const auto [owner, release] = table_.reader_release(token.index());
     return HeaderGuard(&slots_[token.index()].get()->header, owner, token.index(), release);
   }
 
@@ -206,8 +206,6 @@ class HostCore {
     return capacity;
   }
 
-  void* self() const noexcept { return const_cast<HostCore*>(this); }
-
   void destroy_messages() noexcept {
     for (std::size_t i = 0; i < table_.capacity(); ++i) {
       if (table_.occupied(i)) std::destroy_at(slots_[i].get());
@@ -231,18 +229,23 @@ class HostCore {
 
   template <class M>
   Result<MessageToken> store_plain(M&& message, std::uint32_t home, bool sample_peak) {
-    bool stole = false;
-    auto token = table_.allocate(home, &stole);
-    if (!token) [[unlikely]]
-      return no_slot(home);
-    void* slot = slots_[token->index()].bytes;
     const MemoryClass memory_class = class_;
     if constexpr (!Sync::concurrent && std::is_nothrow_constructible_v<Message<P>, M&&>) {
-      // Alone and unable to fail: the bookkeeping first, the copy last, so no
-      // table field is reloaded after a byte copy the compiler must assume aliases it.
-      table_.publish(*token, home, true);
+      // Alone and unable to fail: the bookkeeping first, in one step, the copy
+      // last, so no table field is reloaded after a byte copy the compiler must
+      // assume aliases it.
+      MessageToken token;
+      if (!table_.allocate_published(home, token)) [[unlikely]]
+        return no_slot(home);
+      void* slot = slots_[token.index()].bytes;
       (::new (slot) Message<P>(std::forward<M>(message)))->header.memory_class = memory_class;
+      return token;
     } else {
+      bool stole = false;
+      auto token = table_.allocate(home, &stole);
+      if (!token) [[unlikely]]
+        return no_slot(home);
+      void* slot = slots_[token->index()].bytes;
       try {
         (::new (slot) Message<P>(std::forward<M>(message)))->header.memory_class = memory_class;
       } catch (...) {
@@ -250,8 +253,8 @@ class HostCore {
         throw;
       }
       table_.publish(*token, home, sample_peak || stole);
+      return token;
     }
-    return token;
   }
 
   template <class M>
@@ -282,9 +285,6 @@ class HostCore {
     return freed;
   }
 
-  [[gnu::always_inline]] static void release_shared(void* owner, std::uint32_t index) noexcept {
-    static_cast<HostCore*>(owner)->table_.unlock_reader(index);
-  }
   [[gnu::always_inline]] static void release_exclusive(void* owner, std::uint32_t index) noexcept {
     static_cast<HostCore*>(owner)->table_.unlock_exclusive(index, false);
   }

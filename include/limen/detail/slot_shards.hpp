@@ -46,6 +46,10 @@ inline constexpr std::uint32_t cache_flag = 1U << 31;
 [[nodiscard]] constexpr std::uint32_t cache_entry(std::uint32_t home) noexcept {
   return (home >> 8) & 0xFFU;
 }
+/** @brief What a slot taken by a caller homed at @p home records as its taker (0: no cache). */
+[[nodiscard]] constexpr std::uint32_t taker(std::uint32_t home) noexcept {
+  return has_cache(home) ? cache_entry(home) + 1 : 0;
+}
 }  // namespace home_bits
 
 /**
@@ -140,6 +144,12 @@ class ShardSet {
       }
       caches_[i].limit = limit < Cache::max_slots ? limit : Cache::max_slots;
       caches_[i].count = 0;
+      // Sums read caches below this mark only (none at all where no handle ever had one).
+      std::uint32_t used = caches_used_.load(std::memory_order_relaxed);
+      while (used < i + 1 &&
+             !caches_used_.compare_exchange_weak(used, i + 1, std::memory_order_release,
+                                                 std::memory_order_relaxed)) {
+      }
       return home_bits::with_cache(home, i);
     }
     return home;
@@ -205,10 +215,15 @@ class ShardSet {
       std::uint64_t freed = 0;
       // Stores first, frees second: frees counted later only lower the result, so
       // under concurrency it can lag the truth but never exceed it.
+      const std::uint32_t cached = caches_used();
       for (const auto& s : shard_) stored += s.counts.stores.load(std::memory_order_acquire);
-      for (const auto& c : caches_) stored += c.counts.stores.load(std::memory_order_acquire);
+      for (std::uint32_t i = 0; i < cached; ++i) {
+        stored += caches_[i].counts.stores.load(std::memory_order_acquire);
+      }
       for (const auto& s : shard_) freed += s.counts.frees.load(std::memory_order_acquire);
-      for (const auto& c : caches_) freed += c.counts.frees.load(std::memory_order_acquire);
+      for (std::uint32_t i = 0; i < cached; ++i) {
+        freed += caches_[i].counts.frees.load(std::memory_order_acquire);
+      }
       const std::uint64_t used = stored > freed ? stored - freed : 0;
       return used < capacity ? used : capacity;
     }
@@ -227,11 +242,16 @@ class ShardSet {
     }
   }
 
+  /** @brief sample_peak() out of line: with shards it reads every shard and cache. */
+  [[gnu::noinline]] void sample_peak_sharded(std::size_t capacity) noexcept {
+    sample_peak(capacity);
+  }
+
   /** @brief A snapshot of the counters (summed over shards). */
   [[nodiscard]] ManagerStats stats(std::size_t capacity) const noexcept {
     ManagerStats out;
     for (const auto& s : shard_) s.counts.add_to(out);
-    for (const auto& c : caches_) c.counts.add_to(out);
+    for (std::uint32_t i = 0; i < caches_used(); ++i) caches_[i].counts.add_to(out);
     out.in_use = in_use(capacity);
     out.pending_frees = pending();
     const std::uint64_t peak = peak_.load(std::memory_order_relaxed);
@@ -241,6 +261,14 @@ class ShardSet {
 
  private:
   Shard<Sync>& shard(std::uint32_t home) noexcept { return shard_[home % shards]; }
+  /** @brief How many caches any handle ever held (the ones the sums must read). */
+  [[nodiscard]] std::uint32_t caches_used() const noexcept {
+    if constexpr (cache_count == 0) {
+      return 0;
+    } else {
+      return caches_used_.load(std::memory_order_acquire);
+    }
+  }
 
   void take(ShardSet& other) noexcept {
     for (std::uint32_t s = 0; s < shards; ++s) shard_[s] = std::exchange(other.shard_[s], {});
@@ -250,6 +278,7 @@ class ShardSet {
 
   Shard<Sync> shard_[shards];
   std::array<Cache, cache_count> caches_;
+  std::atomic<std::uint32_t> caches_used_{0};
   typename Sync::template Atomic<std::uint64_t> peak_{};
   typename Sync::template Atomic<std::uint64_t> pending_{};
 };

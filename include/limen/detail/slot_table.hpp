@@ -24,12 +24,6 @@
 
 namespace limen::detail {
 
-/** @brief What a shared lock is for: the header only, or the whole message. */
-enum class ReadAccess : std::uint8_t { Header, Message, MessageWithShadow };
-
-/** @brief The outcome of a shared lock taken with a host shadow (device-backed slots). */
-enum class ShadowState : std::uint8_t { Ready, MustFill };
-
 /**
  * @brief Per-slot state: one word for the state machine, one link for the
  * free list, and which handle's cache took the slot (0: none), so that its
@@ -110,9 +104,24 @@ class SlotTable {
     if constexpr (!alone) {
       word.store(slot_word::make(generation, slot_word::Phase::Reserved),
                  std::memory_order_relaxed);
-      meta_[index].taker.store(taker_of(home), std::memory_order_relaxed);
+      meta_[index].taker.store(home_bits::taker(home), std::memory_order_relaxed);
     }
     return MessageToken{index, generation};
+  }
+
+  /** @brief Alone: allocate() and publish() in one step (a copy that cannot fail); false if full.
+   */
+  bool allocate_published(std::uint32_t home, MessageToken& token) noexcept requires(alone) {
+    const std::uint32_t index = shards_.pop_any(home, nullptr, links());
+    if (index == empty_index) [[unlikely]]
+      return false;
+    auto& word = meta_[index].word;
+    const std::uint32_t generation = slot_word::generation(word.load()) + 1;
+    word.store(slot_word::make(generation, slot_word::Phase::Occupied));
+    shards_.count_store(home);
+    shards_.sample_peak(capacity_);
+    token = MessageToken{index, generation};
+    return true;
   }
 
   /**
@@ -138,8 +147,10 @@ class SlotTable {
     meta_[token.index()].word.store(slot_word::make(token.generation(), slot_word::Phase::Occupied),
                                     std::memory_order_release);
     shards_.count_store(home);
-    if (alone || sample_peak_now || (token.generation() & 1023U) == 1U) {
-      shards_.sample_peak(capacity_);
+    if constexpr (alone) {
+      shards_.sample_peak(capacity_);  // one compare
+    } else if (sample_peak_now || (token.generation() & 1023U) == 1U) {
+      shards_.sample_peak_sharded(capacity_);
     }
   }
 
@@ -157,11 +168,11 @@ class SlotTable {
   /**
    * @brief Takes shared access to the slot @p token names.
    *
-   * `MessageWithShadow` also elects one reader to refresh the host shadow of a
-   * device slot: it gets `MustFill` and must call finish_fill(); the others
+   * `MessageWithHostView` also elects one reader to refresh the host view of a
+   * backend-served slot: it gets `MustFill` and must call finish_fill(); the others
    * wait for it, then get `Ready`.
    */
-  Result<ShadowState> lock_shared(MessageToken token, Wait wait, ReadAccess access) noexcept {
+  Result<HostViewState> lock_shared(MessageToken token, Wait wait, ReadAccess access) noexcept {
     if (token.index() >= capacity_) [[unlikely]]
       return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
@@ -180,13 +191,13 @@ class SlotTable {
                                      slot_word::readers(w) != slot_word::max_readers;
       if (usual) [[likely]] {
         const bool fill =
-            access == ReadAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
+            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
         const Word next = counted + (fill ? slot_word::filling_bit : 0);
         if (WordOps<Sync>::exchange(word, w, next))
-          return fill ? ShadowState::MustFill : ShadowState::Ready;
+          return fill ? HostViewState::MustFill : HostViewState::Ready;
         continue;
       }
-      if (auto error = validate(token, w)) return *error;
+      if (auto error = slot_word::token_error(token.generation(), w)) return *error;
       if (access != ReadAccess::Header && slot_word::has(w, slot_word::poisoned_bit)) {
         return MemoryError::Poisoned;
       }
@@ -195,9 +206,9 @@ class SlotTable {
           slot_word::has(w, slot_word::writer_bit) || slot_word::has(w, slot_word::filling_bit);
       if (!must_wait) {  // only the waiters bit differed: take the reader as usual
         const bool fill =
-            access == ReadAccess::MessageWithShadow && !slot_word::has(w, slot_word::fresh_bit);
+            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
         if (WordOps<Sync>::exchange(word, w, counted + (fill ? slot_word::filling_bit : 0))) {
-          return fill ? ShadowState::MustFill : ShadowState::Ready;
+          return fill ? HostViewState::MustFill : HostViewState::Ready;
         }
         continue;
       }
@@ -215,35 +226,22 @@ class SlotTable {
   }
 
   /**
-   * @brief The guard release and its owner for a shared access of slot @p index
-   * without a shadow: alone, the word itself and one subtraction (see
-   * release_plain_reader); shared, @p owner and its own @p shared release.
+   * @brief The owner and release of a shared access of host slot @p index: its
+   * word and a release guards recognise (slot_word::release_*_reader).
    */
-  std::pair<void*, ReleaseFn> reader_release(std::uint32_t index, void* owner,
-                                             ReleaseFn shared) noexcept {
-    if constexpr (alone) return {&meta_[index].word, &release_plain_reader};
-    return {owner, shared};
+  std::pair<void*, ReleaseFn> reader_release(std::uint32_t index) noexcept {
+    if constexpr (alone) return {&meta_[index].word, &slot_word::release_plain_reader};
+    return {&meta_[index].word, &slot_word::release_atomic_reader};
   }
-  /** @brief The same for an exclusive access that never poisons (host memory). */
+  /**
+   * @brief The same for an exclusive access that never poisons (host memory):
+   * alone, the word and its plain release; shared, @p owner and its own @p
+   * shared release (which must wake sleepers).
+   */
   std::pair<void*, ReleaseFn> writer_release(std::uint32_t index, void* owner,
                                              ReleaseFn shared) noexcept {
-    if constexpr (alone) return {&meta_[index].word, &release_plain_writer};
+    if constexpr (alone) return {&meta_[index].word, &slot_word::release_plain_writer};
     return {owner, shared};
-  }
-
-  /** @brief Ends one shared access of a slot without a shadow (host memory). */
-  void unlock_reader(std::uint32_t index) noexcept {
-    auto& word = meta_[index].word;
-    if constexpr (alone) {
-      word.store(slot_word::without_reader(word.load()));
-    } else {
-      // One read-modify-write, no loop: only a sleeper (rare) costs more.
-      const Word old = word.fetch_sub(slot_word::one_reader, std::memory_order_release);
-      if (slot_word::has(old, slot_word::waiters_bit)) [[unlikely]] {
-        word.fetch_and(~slot_word::waiters_bit, std::memory_order_relaxed);
-        word.notify_all();
-      }
-    }
   }
 
   /** @brief Ends one shared access; the last reader leaves the shadow stale. */
@@ -267,7 +265,7 @@ class SlotTable {
           return {};
         continue;
       }
-      if (auto error = validate(token, w)) return *error;
+      if (auto error = slot_word::token_error(token.generation(), w)) return *error;
       if (slot_word::has(w, slot_word::poisoned_bit)) return MemoryError::Poisoned;
       if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;  // a writer or readers
       w = WordOps<Sync>::sleep_on(word, w);
@@ -287,7 +285,8 @@ class SlotTable {
    */
   [[nodiscard]] std::optional<MemoryError> check_free(MessageToken token) const noexcept {
     if (token.index() >= capacity_) return MemoryError::BadToken;
-    return free_error(token, meta_[token.index()].word.load(std::memory_order_acquire));
+    return slot_word::free_error(token.generation(),
+                                 meta_[token.index()].word.load(std::memory_order_acquire));
   }
 
   /**
@@ -303,7 +302,7 @@ class SlotTable {
     Word w = word.load(std::memory_order_acquire);
     for (;;) {
       if ((w & slot_word::free_mask) != expected) [[unlikely]] {
-        if (auto error = free_error(token, w)) return *error;
+        if (auto error = slot_word::free_error(token.generation(), w)) return *error;
       }
       const Word next = slot_word::make(token.generation(), slot_word::Phase::Reserved);
       if (WordOps<Sync>::exchange(word, w, next)) return {};
@@ -318,7 +317,8 @@ class SlotTable {
     // A handle keeps the slots it took itself; a slot another worker took (a
     // producer's, freed by its consumer) goes back where that worker finds it.
     auto* cache = shards_.cache_of(home);
-    if (cache != nullptr && meta_[index].taker.load(std::memory_order_relaxed) == taker_of(home)) {
+    if (cache != nullptr &&
+        meta_[index].taker.load(std::memory_order_relaxed) == home_bits::taker(home)) {
       shards_.push_cached(*cache, index, home, links());
     } else {
       push(index, home);
@@ -366,8 +366,7 @@ class SlotTable {
            slot_word::Phase::Occupied;
   }
 
-  /** @brief Reusable slots (not in use, not pending); exact whenever no operation is in progress.
-   */
+  /** @brief Reusable slots (not in use, not pending); exact when no operation is in progress. */
   [[nodiscard]] std::size_t available() const noexcept {
     const std::uint64_t taken = in_use() + pending();
     return taken < capacity_ ? capacity_ - static_cast<std::size_t>(taken) : 0;
@@ -387,32 +386,18 @@ class SlotTable {
     return Sync::can_wait && wait == Wait::Yes;
   }
 
-  /** @brief The error @p token has against word @p w (its index is known in range), if any. */
-  [[nodiscard]] static std::optional<MemoryError> validate(MessageToken token, Word w) noexcept {
-    return slot_word::token_error(token.generation(), w);
-  }
-  /** @brief Why a free of @p token meets word @p w with a refusal, if it does. */
-  [[nodiscard]] static std::optional<MemoryError> free_error(MessageToken token, Word w) noexcept {
-    return slot_word::free_error(token.generation(), w);
-  }
-
   Result<void> change_retains(MessageToken token, int delta) noexcept {
     if (token.index() >= capacity_) return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
     Word w = word.load(std::memory_order_acquire);
     for (;;) {
-      if (auto error = validate(token, w)) return *error;
+      if (auto error = slot_word::token_error(token.generation(), w)) return *error;
       const std::uint64_t count = slot_word::retains(w);
       if (delta > 0 && count == slot_word::max_retains) return MemoryError::AlreadyBorrowed;
       if (delta < 0 && count == 0) return MemoryError::BadToken;
       const Word next = delta > 0 ? w + slot_word::one_retain : w - slot_word::one_retain;
       if (WordOps<Sync>::exchange(word, w, next)) return {};
     }
-  }
-
-  /** @brief What a slot taken by a caller homed at @p home records as its taker. */
-  static constexpr std::uint32_t taker_of(std::uint32_t home) noexcept {
-    return home_bits::has_cache(home) ? home_bits::cache_entry(home) + 1 : 0;
   }
 
   /** @brief Slot @p index's free-list link. */

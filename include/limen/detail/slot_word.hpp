@@ -12,8 +12,8 @@
  * | 32..33 | phase     | Free, Reserved (being built or destroyed), Occupied   |
  * | 34     | writer    | a write guard lives                                   |
  * | 35     | poisoned  | contents untrustworthy (failed device write-back)     |
- * | 36     | filling   | a reader is refreshing the host shadow                |
- * | 37     | fresh     | the host shadow matches the slot while readers live   |
+ * | 36     | filling   | a reader is refreshing the slot's host view           |
+ * | 37     | fresh     | the host view matches the slot while readers live     |
  * | 38..52 | readers   | live read and header guards                           |
  * | 53     | waiters   | a thread sleeps on this word: releases must notify    |
  * | 54..63 | retains   | outstanding `retain` calls                            |
@@ -26,6 +26,7 @@
 #include <limen/detail/sync_policy.hpp>
 #include <limen/error.hpp>
 
+#include <atomic>
 #include <cstdint>
 #include <optional>
 
@@ -81,11 +82,44 @@ inline constexpr std::uint64_t one_retain = 1ULL << retains_shift;
   return w & ~writer_bit;
 }
 
+/** @brief Ends one guard's access to a slot (see guard.hpp): @p owner and the slot's index. */
+using ReleaseFn = void (*)(void* owner, std::uint32_t index) noexcept;
+
+/** @brief Ends a read (or header) guard on a single-threaded table; @p word is the slot's word. */
+inline void release_plain_reader(void* word, std::uint32_t) noexcept {
+  auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
+  w.store(without_reader(w.load()));
+}
+
+/** @brief Ends a write guard on a single-threaded table; @p word is the slot's word. */
+inline void release_plain_writer(void* word, std::uint32_t) noexcept {
+  auto& w = *static_cast<PlainAtomic<std::uint64_t>*>(word);
+  w.store(without_writer(w.load()));
+}
+
+/** @brief Wakes the threads sleeping on @p w after a release saw the waiters bit (rare). */
+[[gnu::cold, gnu::noinline]] inline void wake_sleepers(std::atomic<std::uint64_t>& w) noexcept {
+  w.fetch_and(~waiters_bit, std::memory_order_relaxed);
+  w.notify_all();
+}
+
+/**
+ * @brief Ends a read guard on a host slot of a thread-safe table; @p word is
+ * the slot's word. One read-modify-write, no loop: only a sleeper (rare) costs
+ * more. Every waiter re-checks and re-announces, so clearing the bit loses nobody.
+ */
+inline void release_atomic_reader(void* word, std::uint32_t) noexcept {
+  auto& w = *static_cast<std::atomic<std::uint64_t>*>(word);
+  const std::uint64_t old = w.fetch_sub(one_reader, std::memory_order_release);
+  if (has(old, waiters_bit)) [[unlikely]]
+    wake_sleepers(w);
+}
+
 // What a word must match on each fast path, besides the generation and the Occupied phase.
 inline constexpr std::uint64_t base_mask = generation_mask | phase_mask;
 /// Header guards: no writer.
 inline constexpr std::uint64_t header_mask = base_mask | writer_bit;
-/// Message guards: no writer, not poisoned, no shadow refresh under way.
+/// Message guards: no writer, not poisoned, no host-view refresh under way.
 inline constexpr std::uint64_t message_mask = header_mask | poisoned_bit | filling_bit;
 /// Write guards and leases: nothing else at all.
 inline constexpr std::uint64_t exclusive_mask = message_mask | (max_readers << readers_shift);
@@ -113,6 +147,17 @@ inline constexpr std::uint64_t free_mask =
 }  // namespace limen::detail::slot_word
 
 namespace limen::detail {
+
+/** @brief What a shared lock is for: the header only, or the whole message. */
+enum class ReadAccess : std::uint8_t { Header, Message, MessageWithHostView };
+
+/**
+ * @brief The outcome of a shared lock taken with a host view: the backend-served
+ * classes make a slot readable on the host once per group of readers (device:
+ * a copy into the pinned shadow; managed: a prefetch and a wait; pinned: a wait
+ * for leased work), and the first reader of a group does it (`MustFill`).
+ */
+enum class HostViewState : std::uint8_t { Ready, MustFill };
 
 /**
  * @brief How a slot word changes under policy @p Sync: compare-and-swap loops
