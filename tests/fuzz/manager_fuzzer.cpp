@@ -85,9 +85,7 @@ class HandlePair {
   Result<ReadGuard> try_read(MessageToken t) const { return handles_[pick()].try_read(t); }
   Result<WriteGuard> read_mut(MessageToken t) { return handles_[pick()].read_mut(t); }
   Result<WriteGuard> try_read_mut(MessageToken t) { return handles_[pick()].try_read_mut(t); }
-  Result<HeaderGuard> peek_header(MessageToken t) const {
-    return handles_[pick()].peek_header(t);
-  }
+  Result<HeaderGuard> peek_header(MessageToken t) const { return handles_[pick()].peek_header(t); }
   Result<void> free(MessageToken t) { return handles_[pick()].free(t); }
   Result<void> retain(MessageToken t) { return handles_[pick()].retain(t); }
   Result<void> release(MessageToken t) { return handles_[pick()].release(t); }
