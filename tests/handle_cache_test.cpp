@@ -6,7 +6,9 @@
 // slots come back when it goes, and handles beyond the caches still work.
 #include "test_support.hpp"
 
+#include <limen/any_manager.hpp>
 #include <limen/concurrent_manager.hpp>
+#include <limen/pinned_manager.hpp>
 
 #include <gtest/gtest.h>
 
@@ -177,6 +179,64 @@ TEST(HandleCache, WorkersCyclingAndTradingSlotsLoseNone) {
   EXPECT_EQ(s.stores, s.frees);
   EXPECT_EQ(s.in_use, 0U);
   EXPECT_EQ(m.available(), capacity);
+}
+
+// A handle stays safe from any thread: its cache belongs to the first thread
+// that uses it, and the other one goes through the shared free list.
+TEST(HandleCache, AHandleSharedByTwoThreadsStaysSafe) {
+  constexpr std::size_t capacity = 256;
+  ConcurrentManager<TestTensor> m(capacity);
+  auto shared = m.scoped_handle();
+  std::atomic<int> failures{0};
+  auto work = [&](std::uint32_t base) {
+    for (std::uint32_t i = 0; i < 5000; ++i) {
+      const MessageToken t = shared.store(message(base + i)).value();
+      if (shared.read(t).value()->payload != tensor(base + i)) failures.fetch_add(1);
+      if (!shared.free(t)) failures.fetch_add(1);
+    }
+  };
+  std::thread a(work, 0U);
+  std::thread b(work, 100000U);
+  a.join();
+  b.join();
+  EXPECT_EQ(failures.load(), 0);
+  const ManagerStats s = m.stats();
+  EXPECT_EQ(s.stores, 10000U);
+  EXPECT_EQ(s.frees, 10000U);
+  EXPECT_EQ(m.available(), capacity);
+}
+
+// However many handles there are, their caches keep at most half the slots
+// out of everyone else's reach.
+TEST(HandleCache, CachesTogetherKeepAtMostHalfTheSlots) {
+  constexpr std::size_t capacity = 64;  // caches of up to 4 slots
+  ConcurrentManager<TestTensor> m(capacity);
+  std::vector<ConcurrentHandle<TestTensor>> handles;
+  for (int i = 0; i < 20; ++i) {
+    handles.push_back(m.scoped_handle());
+    const MessageToken t = handles.back().store(message(1)).value();  // fills its cache
+    ASSERT_TRUE(handles.back().free(t).has_value());
+  }
+  std::vector<MessageToken> taken;
+  while (auto t = m.store(message(2))) taken.push_back(*t);
+  EXPECT_GE(taken.size(), capacity / 2);
+  for (MessageToken t : taken) ASSERT_TRUE(m.free(t).has_value());
+  handles.clear();
+  EXPECT_EQ(m.available(), capacity);
+}
+
+// AnyManager over an emptied (moved-from) class manager is an empty manager
+// of the same class.
+TEST(HandleCache, AnyManagerOverAMovedFromClassManagerIsEmpty) {
+  ManagerConfig c;
+  c.capacity = 4;
+  PinnedManager<TestTensor> pinned(c);
+  PinnedManager<TestTensor> keeper(std::move(pinned));
+  AnyManager<TestTensor> any(std::move(pinned));  // NOLINT(bugprone-use-after-move): on purpose
+  EXPECT_EQ(any.capacity(), 0U);
+  EXPECT_EQ(any.memory_class(), MemoryClass::pinned_host());
+  LIMEN_EXPECT_ERROR(any.store(message(1)), MemoryError::Unsupported);
+  EXPECT_EQ(keeper.capacity(), 4U);
 }
 
 }  // namespace

@@ -2,6 +2,10 @@
 // MemoryClass, PlacementAcceptance and decide_placement.
 #include <limen/memory_class.hpp>
 
+#include <array>
+#include <bit>
+#include <cstdint>
+
 #include <gtest/gtest.h>
 
 namespace limen {
@@ -18,6 +22,17 @@ TEST(MemoryClass, NamesEachClass) {
   EXPECT_EQ(MemoryClass::device().to_string(), "device:0");
   EXPECT_EQ(MemoryClass::device(15).to_string(), "device:15");
   EXPECT_EQ(MemoryClass::shared().to_string(), "shared");
+}
+
+// A MemoryClass copied in from elsewhere (a header in shared memory, a file)
+// may hold a kind outside the enum: it names itself "unknown" and no
+// acceptance matches it, instead of reading past the table of kinds.
+TEST(MemoryClass, AKindOutsideTheEnumIsUnknownNotUndefined) {
+  const auto odd = std::bit_cast<MemoryClass>(std::array<std::uint8_t, 2>{7, 0});
+  EXPECT_EQ(odd.to_string(), "unknown");
+  const auto everything = PlacementAcceptance::from_bits(0xFFFF'FFFFU);
+  EXPECT_FALSE(everything.accepts(odd));
+  EXPECT_EQ(decide_placement(everything, odd), PlacementDecision::AdaptRequired);
 }
 
 TEST(MemoryClass, DeviceOrdinalsZeroToFifteenAreDistinct) {

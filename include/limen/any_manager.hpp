@@ -92,7 +92,9 @@ class AnyManager : public detail::ConcurrentFacade<detail::OwnedCore<detail::Cor
   template <class M>
   static std::unique_ptr<Interface> wrap(M manager) {
     if constexpr (std::is_base_of_v<detail::BackendManager<P>, M>) {
-      return static_cast<detail::BackendManager<P>&>(manager).take_core();
+      auto& backend = static_cast<detail::BackendManager<P>&>(manager);
+      if (backend.has_core()) return backend.take_core();
+      return std::make_unique<Model<M>>(std::move(manager));  // moved from: empty, its class kept
     } else {
       return std::make_unique<Model<M>>(std::move(manager));
     }

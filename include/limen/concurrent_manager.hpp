@@ -98,14 +98,17 @@ class ConcurrentManager
  * @brief A worker's handle on a ConcurrentManager: the same calls, its own
  * free-list shard, counters and slot cache.
  *
- * Use a handle from one thread at a time (like a std::vector); give each
- * worker its own (a copy is a new handle with its own cache). The slots a
- * handle took and frees itself stay in its cache for its next stores; slots
- * it frees that another handle took go back to the shared free list. While a
- * handle's cache holds free slots, nobody else can take them: another store
- * may return NoFreeSlots while available() (which counts them) is up to
- * capacity / 16 per live handle higher. The handle's destruction gives them
- * back. stats() stays exact.
+ * Safe to use from any thread, like the manager; meant for one worker. The
+ * first thread that stores or frees through the handle gets its cache (other
+ * threads calling through the same handle use the shared free list, as the
+ * manager does). A copy is a new handle with its own cache. The slots a
+ * handle took and frees itself stay in its cache for its next stores (a
+ * refill takes up to half the cache's limit at once); slots it frees that
+ * another handle took go back to the shared free list. While a cache holds
+ * free slots nobody else can take them: another store may return NoFreeSlots
+ * while available() (which counts them) is higher, by at most capacity / 2
+ * over all caches together. The handle's destruction gives them back.
+ * stats() stays exact.
  */
 template <class P>
 class ConcurrentHandle
@@ -120,7 +123,7 @@ class ConcurrentHandle
     return ConcurrentHandle(this->shared_core(), this->stored_class());
   }
 
-  /** @brief Another handle on the same storage (and the same shard). */
+  /** @brief Another handle on the same storage, with a shard and a cache of its own. */
   ConcurrentHandle(const ConcurrentHandle&) = default;
   /** @brief Becomes a handle on @p other's storage, giving up this one's share. */
   ConcurrentHandle& operator=(const ConcurrentHandle&) = default;

@@ -49,9 +49,13 @@ inline constexpr KindTraits kind_table[] = {
 };
 inline constexpr std::size_t kind_count = std::size(kind_table);
 
-/** @brief @p kind's row of kind_table. */
+/** @brief The row for a MemoryKind value outside the enum (bytes from elsewhere). */
+inline constexpr KindTraits unknown_kind = {MemoryKind::Host, "unknown", 0, false, false, 0};
+
+/** @brief @p kind's row of kind_table (unknown_kind for a value outside the enum). */
 [[nodiscard]] constexpr const KindTraits& kind_traits(MemoryKind kind) noexcept {
-  return kind_table[static_cast<std::size_t>(kind)];
+  const auto row = static_cast<std::size_t>(kind);
+  return row < kind_count ? kind_table[row] : unknown_kind;
 }
 
 constexpr bool kind_table_in_enum_order() noexcept {
@@ -61,6 +65,16 @@ constexpr bool kind_table_in_enum_order() noexcept {
   return true;
 }
 static_assert(kind_table_in_enum_order(), "limen: kind_table rows must follow MemoryKind's order");
+
+constexpr bool kind_table_categories_unique() noexcept {
+  for (std::size_t i = 0; i < kind_count; ++i) {
+    for (std::size_t j = i + 1; j < kind_count; ++j) {
+      if (kind_table[i].nvtx_category == kind_table[j].nvtx_category) return false;
+    }
+  }
+  return true;
+}
+static_assert(kind_table_categories_unique(), "limen: each kind needs its own NVTX category");
 
 constexpr Result<MemoryClass> memory_class_for(MemoryKind kind, unsigned device) noexcept;
 
@@ -233,7 +247,14 @@ class PlacementAcceptance {
       detail::kind_traits(MemoryKind::Device).placement_bit;
   static constexpr std::uint32_t all_devices_mask = 0xFFFFU * device_bit0;
   static constexpr std::uint32_t shared_bit = detail::kind_traits(MemoryKind::Shared).placement_bit;
-  static constexpr std::uint32_t valid_mask = host_bit | pinned_bit | all_devices_mask | shared_bit;
+  /// Every row's bit (across its ordinals, for kinds that have them).
+  static constexpr std::uint32_t valid_mask = [] {
+    std::uint32_t mask = 0;
+    for (const detail::KindTraits& row : detail::kind_table) {
+      mask |= row.has_ordinal ? 0xFFFFU * row.placement_bit : row.placement_bit;
+    }
+    return mask;
+  }();
 
   static constexpr std::uint32_t bit_of(MemoryClass c) noexcept {
     const detail::KindTraits& row = detail::kind_traits(c.kind());

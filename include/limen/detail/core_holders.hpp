@@ -87,19 +87,23 @@ class CountedCore {
       core_ = other.core_;
       class_ = other.class_;
       home_ = open_home(*core_);
+      user_.store(nullptr, std::memory_order_relaxed);
     }
     return *this;
   }
   CountedCore(CountedCore&& other) noexcept
       : core_(std::exchange(other.core_, vacant())),
         class_(other.class_),
-        home_(std::exchange(other.home_, 0)) {}
+        home_(std::exchange(other.home_, 0)),
+        user_(other.user_.exchange(nullptr, std::memory_order_relaxed)) {}
   CountedCore& operator=(CountedCore&& other) noexcept {
     if (this != &other) {
       close_home();
       core_ = std::exchange(other.core_, vacant());
       class_ = other.class_;
       home_ = std::exchange(other.home_, 0);
+      user_.store(other.user_.exchange(nullptr, std::memory_order_relaxed),
+                  std::memory_order_relaxed);
     }
     return *this;
   }
@@ -110,7 +114,14 @@ class CountedCore {
   [[nodiscard]] MemoryClass stored_class() const noexcept { return class_; }
   [[nodiscard]] std::uint32_t home() const noexcept {
     if constexpr (OwnHome) {
-      return home_;
+      // The cache is for the first thread that uses it; the handle remembers
+      // that it is this one, so its calls skip the core's check.
+      const void* me = this_thread_marker();
+      if (user_.load(std::memory_order_relaxed) == me) [[likely]]
+        return home_;
+      const std::uint32_t home = core_->caller_home(home_);
+      if (home == home_) user_.store(me, std::memory_order_relaxed);
+      return home;
     } else {
       return this_thread_seed();
     }
@@ -140,6 +151,8 @@ class CountedCore {
   std::shared_ptr<Core> core_;
   MemoryClass class_;
   std::uint32_t home_;
+  /// The thread known to use home_ as it is (its cache's user), or null.
+  mutable std::atomic<const void*> user_{nullptr};
 };
 
 /**

@@ -187,6 +187,10 @@ class HostCore {
   [[nodiscard]] std::uint32_t open_cache(std::uint32_t home) noexcept {
     return table_.open_cache(home);
   }
+  /** @brief The home this thread uses for a handle homed at @p home (see SlotTable). */
+  [[nodiscard]] std::uint32_t caller_home(std::uint32_t home) noexcept {
+    return table_.caller_home(home);
+  }
   /** @brief Gives the handle's cached slots back (see SlotTable::close_cache). */
   void close_cache(std::uint32_t home) noexcept { table_.close_cache(home); }
 

@@ -9,6 +9,7 @@
 #include <limen/detail/free_list.hpp>
 #include <limen/detail/slot_counters.hpp>
 #include <limen/detail/sync_policy.hpp>
+#include <limen/detail/thread_home.hpp>
 #include <limen/stats.hpp>
 
 #include <array>
@@ -46,6 +47,10 @@ inline constexpr std::uint32_t cache_flag = 1U << 31;
 [[nodiscard]] constexpr std::uint32_t cache_entry(std::uint32_t home) noexcept {
   return (home >> 8) & 0xFFU;
 }
+/** @brief @p home without its cache: the shard alone. */
+[[nodiscard]] constexpr std::uint32_t shard_only(std::uint32_t home) noexcept {
+  return home & 0xFFU;
+}
 /** @brief What a slot taken by a caller homed at @p home records as its taker (0: no cache). */
 [[nodiscard]] constexpr std::uint32_t taker(std::uint32_t home) noexcept {
   return has_cache(home) ? cache_entry(home) + 1 : 0;
@@ -54,17 +59,19 @@ inline constexpr std::uint32_t cache_flag = 1U << 31;
 
 /**
  * @brief The free slots one worker's handle keeps for itself, and its
- * counters. Only the handle's thread touches `slots` and `count`; the
- * counters are written by it alone (a load and a store each) and read by
- * `stats()` anywhere. A slot in a cache is free, and no other caller can take
- * it: that is what spares a handle the free list's read-modify-writes.
+ * counters. Only one thread uses a cache (the first that calls through the
+ * handle, `user`); only it touches `slots` and `count`, and writes the
+ * counters (a load and a store each), which `stats()` reads anywhere. A slot
+ * in a cache is free, and no other caller can take it: that is what spares a
+ * handle the free list's read-modify-writes.
  */
 template <class Sync>
 struct alignas(Sync::line_align) SlotCache {
   static constexpr std::uint32_t max_slots = 32;
-  std::atomic<bool> taken{false};  ///< a handle holds this cache
-  std::uint32_t limit = 0;         ///< how many slots it may keep (set when taken)
-  std::uint32_t count = 0;         ///< how many it keeps now
+  std::atomic<bool> taken{false};          ///< a handle holds this cache
+  std::atomic<const void*> user{nullptr};  ///< the thread that uses it (this_thread_marker())
+  std::uint32_t limit = 0;                 ///< how many slots it may keep (set when taken)
+  std::uint32_t count = 0;                 ///< how many it keeps now
   SlotCounters<Sync> counts;
   std::uint32_t slots[max_slots] = {};
 };
@@ -134,16 +141,24 @@ class ShardSet {
    * to @p limit slots: the handle's new home, naming the cache, or @p home
    * itself when @p limit is 0 or every cache is taken.
    */
-  [[nodiscard]] std::uint32_t open_cache(std::uint32_t home, std::uint32_t limit) noexcept {
+  [[nodiscard]] std::uint32_t open_cache(std::uint32_t home, std::uint32_t limit,
+                                         std::uint32_t budget) noexcept {
+    limit = limit < Cache::max_slots ? limit : Cache::max_slots;
     if (limit == 0) return home;
+    // All caches together may keep at most @p budget slots out of everyone else's reach.
+    if (cached_limits_.fetch_add(limit, std::memory_order_relaxed) + limit > budget) {
+      cached_limits_.fetch_sub(limit, std::memory_order_relaxed);
+      return home;
+    }
     for (std::uint32_t i = 0; i < cache_count; ++i) {
       bool expected = false;
       if (caches_[i].taken.load(std::memory_order_relaxed) ||
           !caches_[i].taken.compare_exchange_strong(expected, true, std::memory_order_acquire)) {
         continue;
       }
-      caches_[i].limit = limit < Cache::max_slots ? limit : Cache::max_slots;
+      caches_[i].limit = limit;
       caches_[i].count = 0;
+      caches_[i].user.store(nullptr, std::memory_order_relaxed);
       // Sums read caches below this mark only (none at all where no handle ever had one).
       std::uint32_t used = caches_used_.load(std::memory_order_relaxed);
       while (used < i + 1 &&
@@ -152,7 +167,26 @@ class ShardSet {
       }
       return home_bits::with_cache(home, i);
     }
+    cached_limits_.fetch_sub(limit, std::memory_order_relaxed);
     return home;
+  }
+  /**
+   * @brief The home the calling thread uses: @p home when the cache it names is
+   * this thread's (the first thread to call through a handle claims its cache),
+   * the shard alone otherwise, so a handle shared between threads stays safe.
+   */
+  [[nodiscard]] std::uint32_t caller_home(std::uint32_t home) noexcept {
+    Cache* c = cache_of(home);
+    if (c == nullptr) return home;
+    const void* me = this_thread_marker();
+    const void* user = c->user.load(std::memory_order_relaxed);
+    if (user == me) [[likely]]
+      return home;
+    if (user == nullptr && c->user.compare_exchange_strong(user, me, std::memory_order_acquire,
+                                                           std::memory_order_relaxed)) {
+      return home;
+    }
+    return home_bits::shard_only(home);
   }
   /** @brief Gives a closing handle's cached slots back to its shard (one exchange). */
   template <class Links>
@@ -161,6 +195,8 @@ class ShardSet {
     if (c == nullptr) return;
     shard(home).free.push_chain(c->slots, c->count, links);
     c->count = 0;
+    c->user.store(nullptr, std::memory_order_relaxed);
+    cached_limits_.fetch_sub(c->limit, std::memory_order_relaxed);
     c->taken.store(false, std::memory_order_release);
   }
   /** @brief The cache @p home names, or null. */
@@ -177,11 +213,12 @@ class ShardSet {
    * end_of_list when every shard is empty too.
    */
   template <class Links>
-  std::uint32_t pop_cached(Cache& c, std::uint32_t home, Links links) noexcept {
+  std::uint32_t pop_cached(Cache& c, std::uint32_t home, bool* stole, Links links) noexcept {
     if (c.count == 0) [[unlikely]] {
       const std::uint32_t batch = c.limit > 1 ? c.limit / 2 : 1;
       for (std::uint32_t i = 0; i < shards && c.count == 0; ++i) {
         c.count = shard_[(home + i) % shards].free.pop_chain(c.slots, batch, links);
+        if (stole != nullptr) *stole = i != 0;
       }
       if (c.count == 0) return end_of_list;
     }
@@ -279,6 +316,7 @@ class ShardSet {
   Shard<Sync> shard_[shards];
   std::array<Cache, cache_count> caches_;
   std::atomic<std::uint32_t> caches_used_{0};
+  std::atomic<std::uint32_t> cached_limits_{0};  ///< the open caches' limits, summed
   typename Sync::template Atomic<std::uint64_t> peak_{};
   typename Sync::template Atomic<std::uint64_t> pending_{};
 };

@@ -93,7 +93,7 @@ class SlotTable {
    */
   Result<MessageToken> allocate(std::uint32_t home, bool* stole = nullptr) noexcept {
     auto* cache = shards_.cache_of(home);
-    const std::uint32_t index = cache != nullptr ? shards_.pop_cached(*cache, home, links())
+    const std::uint32_t index = cache != nullptr ? shards_.pop_cached(*cache, home, stole, links())
                                                  : shards_.pop_any(home, stole, links());
     if (index == empty_index) [[unlikely]]
       return MemoryError::NoFreeSlots;
@@ -124,14 +124,15 @@ class SlotTable {
     return true;
   }
 
-  /**
-   * @brief For a worker's handle homed at @p home: its home naming a slot
-   * cache of its own (see SlotCache), or @p home when the table is too small
-   * to spare slots for caches (under 16 slots) or every cache is taken.
-   * A cache keeps at most capacity / 16 slots, and never more than 32.
-   */
+  /// A worker handle's home naming a slot cache of up to capacity / 16 slots (at most 32;
+  /// all caches at most capacity / 2), or @p home when none can be spared (ShardSet::open_cache).
   [[nodiscard]] std::uint32_t open_cache(std::uint32_t home) noexcept {
-    return shards_.open_cache(home, static_cast<std::uint32_t>(capacity_ / 16));
+    return shards_.open_cache(home, static_cast<std::uint32_t>(capacity_ / 16),
+                              static_cast<std::uint32_t>(capacity_ / 2));
+  }
+  /** @brief The home the calling thread may use (see ShardSet::caller_home). */
+  [[nodiscard]] std::uint32_t caller_home(std::uint32_t home) noexcept {
+    return shards_.caller_home(home);
   }
   /** @brief Returns the cached slots of the handle homed at @p home and frees its cache. */
   void close_cache(std::uint32_t home) noexcept { shards_.close_cache(home, links()); }

@@ -49,6 +49,15 @@ class ThreadHome {
   std::uint32_t shard_;
 };
 
+/**
+ * @brief An address unique to the calling thread while it lives (a slot
+ * cache records which thread uses it).
+ */
+inline const void* this_thread_marker() noexcept {
+  thread_local const char marker = 0;
+  return &marker;
+}
+
 /** @brief This thread's home shard (see ThreadHome). */
 inline std::uint32_t this_thread_seed() noexcept {
   thread_local const ThreadHome home;
