@@ -119,16 +119,6 @@ constexpr BackendFactory backend_factories[] = {
 static_assert(std::size(backend_factories) == kind_count,
               "limen: one backend factory per row of kind_table");
 
-constexpr bool factories_match_kind_table() noexcept {
-  for (std::size_t i = 0; i < kind_count; ++i) {
-    if ((backend_factories[i] != nullptr) != kind_table[i].backend_served) return false;
-  }
-  return true;
-}
-static_assert(
-    factories_match_kind_table(),
-    "limen: a kind has a backend factory exactly when kind_table says a backend serves it");
-
 BackendOrError build(const BackendSpec& spec) {
   device::Api& api = device::active();
   if (auto refused = refusal<BackendOrError>(api, spec.config.device, spec.config.fallback)) {
