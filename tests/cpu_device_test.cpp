@@ -41,8 +41,7 @@ class CpuDevice : public ::testing::Test {
 };
 
 /// Both schedules, for tests that must hold in each.
-class BothSchedules : public CpuDevice,
-                      public ::testing::WithParamInterface<cpu_device::Schedule> {
+class BothSchedules : public CpuDevice, public ::testing::WithParamInterface<cpu_device::Schedule> {
  protected:
   void SetUp() override {
     CpuDevice::SetUp();
@@ -367,6 +366,11 @@ TEST_F(CpuDevice, ACallersPendingErrorSurvivesLimensCalls) {
   { auto lease = m.lease(t).value(); }
   EXPECT_EQ(m.read(tokens[1]).value()->payload, tensor(2));
   EXPECT_TRUE(m.free(t).has_value());
+  // The lease's end is queued work (run later on the deferred schedule): the
+  // stream-ordered free completes once it has run, and available() polls it.
+  for (int i = 0; i < 2000 && m.available() != 6U; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
   EXPECT_EQ(m.available(), 6U);
   EXPECT_EQ(cpu_device::peek_at_last_error(), 400) << "limen swallowed the caller's error";
   EXPECT_EQ(cpu_device::get_last_error(), 400);
