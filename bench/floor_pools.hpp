@@ -98,4 +98,54 @@ class AtomicFloorPool {
   std::atomic<std::uint64_t> frees_{0};
 };
 
+// --- The cached atomic floor: the floor plus only the steps the contract needs -----
+//
+// What a round trip costs at the least when the free list and the counters stay
+// with one worker (a thread-local cache, as ConcurrentHandle keeps) but any
+// thread may still read and free any handle: the slot word taken and dropped by
+// a read (compare-and-swap, fetch_sub) and claimed by a free (compare-and-swap).
+// Three uncontended read-modify-writes, no other checks: the bound for a
+// thread-safe pool whose worker stores and frees its own slots. A yardstick,
+// not a usable pool (one worker only, no error paths).
+
+template <class P>
+class CachedAtomicFloorPool {
+ public:
+  explicit CachedAtomicFloorPool(std::uint32_t capacity)
+      : slots_(capacity), next_(capacity), words_(capacity) {
+    for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1;
+  }
+  std::uint32_t store(const limen::Message<P>& m) {
+    const std::uint32_t i = head_;
+    head_ = next_[i];
+    slots_[i] = m;
+    words_[i].store(occupied, std::memory_order_release);
+    ++stores_;
+    return i;
+  }
+  const limen::Message<P>& read(std::uint32_t i) {
+    std::uint64_t w = occupied;
+    while (!words_[i].compare_exchange_weak(w, w + 1, std::memory_order_acquire)) w = occupied;
+    return slots_[i];
+  }
+  void unlock_read(std::uint32_t i) { words_[i].fetch_sub(1, std::memory_order_release); }
+  void free(std::uint32_t i) {
+    std::uint64_t w = occupied;
+    while (!words_[i].compare_exchange_weak(w, 0, std::memory_order_acq_rel)) w = occupied;
+    next_[i] = head_;
+    head_ = i;
+    ++frees_;
+  }
+
+ private:
+  static constexpr std::uint64_t occupied = 1ULL << 32;
+
+  std::vector<limen::Message<P>> slots_;
+  std::vector<std::uint32_t> next_;
+  std::vector<std::atomic<std::uint64_t>> words_;
+  std::uint32_t head_ = 0;
+  std::uint64_t stores_ = 0;
+  std::uint64_t frees_ = 0;
+};
+
 }  // namespace limen::bench

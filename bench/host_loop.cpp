@@ -10,8 +10,9 @@
 // (limen_host_loop) and at -O2 (limen_host_loop_o2).
 //
 //   limen_host_loop heap|static|concurrent|floor N
-//   limen_host_loop user-floor|user-atomic-floor|user-new|user-pmr|user-mimalloc|
-//                   user-boost|user-heap|user-static|user-concurrent N
+//   limen_host_loop user-floor|user-atomic-floor|user-cached-atomic-floor|user-new|
+//                   user-pmr|user-mimalloc|user-boost|user-heap|user-static|
+//                   user-concurrent N
 #include "user_shape.hpp"
 
 #include <limen/limen.hpp>
@@ -99,6 +100,10 @@ int run_user_mode(std::string_view which, long n) {
     lb::UserSlotPool<lb::AtomicFloorPool<Payload>, Payload> c;
     return run_user(c, n);
   }
+  if (which == "user-cached-atomic-floor") {
+    lb::UserSlotPool<lb::CachedAtomicFloorPool<Payload>, Payload> c;
+    return run_user(c, n);
+  }
   if (which == "user-new") {
     lb::UserNewDelete<Payload> c;
     return run_user(c, n);
@@ -133,8 +138,8 @@ int run_user_mode(std::string_view which, long n) {
   }
   if (which == "user-concurrent") {
     limen::ConcurrentManager<Payload> m(256);
-    auto handle = m.scoped_handle();
-    lb::UserLimen<limen::ConcurrentHandle<Payload>, Payload> c(handle);
+    using Handle = limen::ConcurrentHandle<Payload>;
+    lb::UserLimen<Handle, Payload, Handle> c(m.scoped_handle());
     return run_user(c, n);
   }
   return -1;
@@ -163,8 +168,9 @@ int main(int argc, char** argv) {
     return rc;
   } else {
     std::fprintf(stderr,
-                 "usage: %s heap|static|concurrent|floor|user-floor|user-atomic-floor|user-new|"
-                 "user-pmr|user-mimalloc|user-boost|user-heap|user-static|user-concurrent N\n",
+                 "usage: %s heap|static|concurrent|floor|user-floor|user-atomic-floor|"
+                 "user-cached-atomic-floor|user-new|user-pmr|user-mimalloc|user-boost|user-heap|"
+                 "user-static|user-concurrent N\n",
                  argv[0]);
     return 2;
   }

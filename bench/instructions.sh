@@ -43,7 +43,7 @@ done
 
 echo
 printf '%-14s %12s %12s %12s %12s\n' "contender" "whole -O3" "user -O3" "whole -O2" "user -O2"
-for which in floor atomic-floor new pmr mimalloc boost heap static concurrent; do
+for which in floor atomic-floor cached-atomic-floor new pmr mimalloc boost heap static concurrent; do
   w3=${whole_o3[$which]:--}
   w2=-
   [ -n "${whole_o3[$which]:-}" ] && w2=$(per_trip "$exe_o2" "$which")

@@ -5,7 +5,8 @@
 limen_host_loop mode executes, under callgrind.
 
   python3 bench/locked_ops.py [build-dir] [mode ...]
-      (default build/bench; modes concurrent and user-concurrent; -O3 and -O2 builds)
+      (default build/bench; modes concurrent, user-concurrent and
+       user-cached-atomic-floor; -O3 and -O2 builds)
 
 Callgrind runs the mode twice (100000 and 200000 round trips, with
 --dump-instr=yes, so costs are kept per instruction); objdump lists the
@@ -79,7 +80,7 @@ def executions(binary, mode, n, addresses):
 def main():
     args = sys.argv[1:]
     build = args.pop(0) if args and os.path.isdir(args[0]) else "build/bench"
-    modes = args or ["concurrent", "user-concurrent"]
+    modes = args or ["concurrent", "user-concurrent", "user-cached-atomic-floor"]
     for suffix, flags in (("", "-O3"), ("_o2", "-O2")):
         binary = os.path.join(build, "bench", "limen_host_loop" + suffix)
         addresses = locked_addresses(binary)

@@ -49,6 +49,12 @@ void atomic_floor(benchmark::State& state) {
 }
 
 template <class P>
+void cached_atomic_floor(benchmark::State& state) {
+  limen::bench::UserSlotPool<limen::bench::CachedAtomicFloorPool<P>, P> contender;
+  measure<P>(state, contender);
+}
+
+template <class P>
 void new_delete(benchmark::State& state) {
   limen::bench::UserNewDelete<P> contender;
   measure<P>(state, contender);
@@ -98,8 +104,8 @@ void static_manager(benchmark::State& state) {
 template <class P>
 void concurrent_handle(benchmark::State& state) {
   static limen::ConcurrentManager<P> shared(1024);
-  auto handle = shared.scoped_handle();
-  limen::bench::UserLimen<limen::ConcurrentHandle<P>, P> contender(handle);
+  using Handle = limen::ConcurrentHandle<P>;
+  limen::bench::UserLimen<Handle, P, Handle> contender(shared.scoped_handle());
   measure<P>(state, contender);
 }
 
@@ -114,6 +120,7 @@ void register_size(const std::string& size) {
   };
   reg("floor", floor_pool<P>);
   reg("atomic_floor", atomic_floor<P>);
+  reg("cached_atomic_floor", cached_atomic_floor<P>);
   reg("new_delete", new_delete<P>);
   reg("pmr_unsynchronized", pmr_pool<P>);
 #if defined(LIMEN_BENCH_MIMALLOC)
@@ -136,6 +143,10 @@ void register_size(const std::string& size) {
   ratios.push_back({"limen_heap / boost_object_pool, " + size, "limen_heap/" + size,
                     "boost_object_pool/" + size});
   ratios.push_back({"concurrent handle / atomic floor, " + size, "limen_concurrent_handle/" + size,
+                    "atomic_floor/" + size});
+  ratios.push_back({"concurrent handle / cached atomic floor, " + size,
+                    "limen_concurrent_handle/" + size, "cached_atomic_floor/" + size});
+  ratios.push_back({"cached atomic floor / atomic floor, " + size, "cached_atomic_floor/" + size,
                     "atomic_floor/" + size});
   ratios.push_back({"concurrent handle / heap, " + size, "limen_concurrent_handle/" + size,
                     "limen_heap/" + size});

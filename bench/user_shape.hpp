@@ -99,10 +99,13 @@ class HandOffQueue {
 // --- The contenders, each as its user would write the round trip ----------------------------
 
 /// A limen manager or handle: store, queue the token, read through the guard, free.
-template <class M, class P>
+/// @p Hold is how the loop holds it: a manager by reference (it lives elsewhere), a
+/// worker's ConcurrentHandle by value (the worker owns its handle, as the slot pools
+/// below own their pool).
+template <class M, class P, class Hold = M&>
 class UserLimen {
  public:
-  explicit UserLimen(M& manager) : m_(manager) { publish(&m_); }
+  explicit UserLimen(Hold manager) : m_(static_cast<Hold&&>(manager)) { publish(&m_); }
 
   [[gnu::always_inline]] std::uint64_t round_trip(const Message<P>& source) {
     const auto stored = m_.store(source);
@@ -122,11 +125,12 @@ class UserLimen {
   }
 
  private:
-  M& m_;
+  Hold m_;
   HandOffQueue<MessageToken> queue_;
 };
 
-/// FloorPool or AtomicFloorPool: the index is the handle; nothing to check.
+/// FloorPool, AtomicFloorPool or CachedAtomicFloorPool: the index is the handle;
+/// nothing to check.
 template <class Pool, class P>
 class UserSlotPool {
  public:

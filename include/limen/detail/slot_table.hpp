@@ -182,7 +182,12 @@ class SlotTable {
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
     const Word mask =
         access == ReadAccess::Header ? slot_word::header_mask : slot_word::message_mask;
-    Word w = word.load(std::memory_order_acquire);
+    const bool view = access == ReadAccess::MessageWithHostView;
+    Word w;
+    if (WordOps<Sync>::take_usual(word, w, expected,
+                                  expected + slot_word::one_reader +
+                                      (view ? slot_word::filling_bit : 0))) [[likely]]
+      return view ? HostViewState::MustFill : HostViewState::Ready;
     for (;;) {
       // One more reader. Alone (no waiters bit ever set), a full reader count
       // carries into the waiters bit, which the mask then sees: one compare.
@@ -259,7 +264,9 @@ class SlotTable {
       return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
-    Word w = word.load(std::memory_order_acquire);
+    Word w;
+    if (WordOps<Sync>::take_usual(word, w, expected, expected | slot_word::writer_bit)) [[likely]]
+      return {};
     for (;;) {
       if ((w & slot_word::exclusive_mask) == expected) [[likely]] {
         if (WordOps<Sync>::exchange(word, w, (w | slot_word::writer_bit) & ~slot_word::fresh_bit))
@@ -300,12 +307,14 @@ class SlotTable {
       return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
-    Word w = word.load(std::memory_order_acquire);
+    const Word next = slot_word::make(token.generation(), slot_word::Phase::Reserved);
+    Word w;
+    if (WordOps<Sync>::take_usual(word, w, expected, next)) [[likely]]
+      return {};
     for (;;) {
       if ((w & slot_word::free_mask) != expected) [[unlikely]] {
         if (auto error = slot_word::free_error(token.generation(), w)) return *error;
       }
-      const Word next = slot_word::make(token.generation(), slot_word::Phase::Reserved);
       if (WordOps<Sync>::exchange(word, w, next)) return {};
     }
   }

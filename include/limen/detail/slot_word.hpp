@@ -184,6 +184,26 @@ struct WordOps {
   }
 
   /**
+   * @brief The first step of a lock: shared, a compare-and-swap of @p word from
+   * the @p usual value straight to @p next (true when it took; otherwise @p w is
+   * the value it found); alone, just the load into @p w (false). Shared, no load
+   * precedes the compare-and-swap, so it starts as soon as the word's address is
+   * known instead of waiting for a load to return first.
+   */
+  static bool take_usual(AtomicWord& word, Word& w, Word usual, Word next) noexcept {
+    if constexpr (!Sync::concurrent) {
+      (void)usual;
+      (void)next;
+      w = word.load();
+      return false;
+    } else {
+      w = usual;
+      return word.compare_exchange_strong(w, next, std::memory_order_acquire,
+                                          std::memory_order_acquire);
+    }
+  }
+
+  /**
    * @brief Applies a releasing @p change to @p word atomically and wakes
    * sleepers if any announced themselves. Every waiter re-checks and
    * re-announces, so clearing the bit here loses nobody.
