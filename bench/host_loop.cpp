@@ -45,8 +45,9 @@ inline void read_payload(const Payload& payload) {
   asm volatile("" : : "r"(v));
 }
 
+/// The whole loop through manager @p m; a function of its own for each manager (see run_user).
 template <class M>
-void run(M& m, const std::vector<Msg>& src, long n) {
+[[gnu::noinline]] void run(M& m, const std::vector<Msg>& src, long n) {
   for (long i = 0; i < n; ++i) {
     const auto token = m.store(src[static_cast<std::size_t>(i) & 3]).value();
     clobber(&m);

@@ -42,12 +42,12 @@ for which in floor heap static concurrent; do
 done
 
 echo
-printf '%-14s %12s %12s %12s %12s\n' "contender" "whole -O3" "user -O3" "whole -O2" "user -O2"
+printf '%-20s %12s %12s %12s %12s\n' "contender" "whole -O3" "user -O3" "whole -O2" "user -O2"
 for which in floor atomic-floor cached-atomic-floor new pmr mimalloc boost heap static concurrent; do
   w3=${whole_o3[$which]:--}
   w2=-
   [ -n "${whole_o3[$which]:-}" ] && w2=$(per_trip "$exe_o2" "$which")
   u3=$(per_trip "$exe" "user-$which")
   u2=$(per_trip "$exe_o2" "user-$which")
-  printf '%-14s %12s %12s %12s %12s\n' "$which" "$w3" "$u3" "$w2" "$u2"
+  printf '%-20s %12s %12s %12s %12s\n' "$which" "$w3" "$u3" "$w2" "$u2"
 done

@@ -232,7 +232,7 @@ class HostCore {
   }
 
   template <class M>
-  Result<MessageToken> store_plain(M&& message, std::uint32_t home, bool sample_peak) {
+  [[gnu::always_inline]] Result<MessageToken> store_plain(M&& message, std::uint32_t home, bool sample_peak) {
     const MemoryClass memory_class = class_;
     if constexpr (!Sync::concurrent && std::is_nothrow_constructible_v<Message<P>, M&&>) {
       // Alone and unable to fail: the bookkeeping first, in one step, the copy
@@ -274,7 +274,7 @@ class HostCore {
     return token;
   }
 
-  Result<void> free_plain(MessageToken token, std::uint32_t home) {
+  [[gnu::always_inline]] Result<void> free_plain(MessageToken token, std::uint32_t home) {
     auto begun = table_.begin_free(token);
     if (!begun) return begun;
     std::destroy_at(slots_[token.index()].get());

@@ -215,24 +215,15 @@ class ShardSet {
   template <class Links>
   std::uint32_t pop_cached(Cache& c, std::uint32_t home, bool* stole, Links links) noexcept {
     if (c.count == 0) [[unlikely]] {
-      const std::uint32_t batch = c.limit > 1 ? c.limit / 2 : 1;
-      for (std::uint32_t i = 0; i < shards && c.count == 0; ++i) {
-        c.count = shard_[(home + i) % shards].free.pop_chain(c.slots, batch, links);
-        if (stole != nullptr) *stole = i != 0;
-      }
-      if (c.count == 0) return end_of_list;
+      if (!refill(c, home, stole, links)) return end_of_list;
     }
     return c.slots[--c.count];
   }
   /** @brief Keeps free slot @p index in @p c; a full cache first gives half back to the shard. */
   template <class Links>
   void push_cached(Cache& c, std::uint32_t index, std::uint32_t home, Links links) noexcept {
-    if (c.count == c.limit) [[unlikely]] {
-      const std::uint32_t half = c.count / 2 > 0 ? c.count / 2 : c.count;
-      shard(home).free.push_chain(c.slots, half, links);  // the oldest
-      for (std::uint32_t i = half; i < c.count; ++i) c.slots[i - half] = c.slots[i];
-      c.count -= half;
-    }
+    if (c.count == c.limit) [[unlikely]]
+      drain_half(c, home, links);
     c.slots[c.count++] = index;
   }
 
@@ -298,6 +289,27 @@ class ShardSet {
 
  private:
   Shard<Sync>& shard(std::uint32_t home) noexcept { return shard_[home % shards]; }
+
+  /// Fills empty cache @p c with up to half its limit from the home shard, then the
+  /// others (one exchange per shard tried); false when every shard is empty. Out of
+  /// line, so that the usual pop inlines.
+  template <class Links>
+  [[gnu::noinline]] bool refill(Cache& c, std::uint32_t home, bool* stole, Links links) noexcept {
+    const std::uint32_t batch = c.limit > 1 ? c.limit / 2 : 1;
+    for (std::uint32_t i = 0; i < shards && c.count == 0; ++i) {
+      c.count = shard_[(home + i) % shards].free.pop_chain(c.slots, batch, links);
+      if (stole != nullptr) *stole = i != 0;
+    }
+    return c.count != 0;
+  }
+  /// Gives the older half of full cache @p c back to the home shard (one exchange).
+  template <class Links>
+  [[gnu::noinline]] void drain_half(Cache& c, std::uint32_t home, Links links) noexcept {
+    const std::uint32_t half = c.count / 2 > 0 ? c.count / 2 : c.count;
+    shard(home).free.push_chain(c.slots, half, links);  // the oldest
+    for (std::uint32_t i = half; i < c.count; ++i) c.slots[i - half] = c.slots[i];
+    c.count -= half;
+  }
   /** @brief How many caches any handle ever held (the ones the sums must read). */
   [[nodiscard]] std::uint32_t caches_used() const noexcept {
     if constexpr (cache_count == 0) {

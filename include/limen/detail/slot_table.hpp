@@ -49,6 +49,7 @@ struct alignas(Sync::line_align) SlotMeta {
 template <class Sync, template <class> class Storage>
 class SlotTable {
   using Word = std::uint64_t;
+  using AtomicWord = typename Sync::template Atomic<Word>;
   static constexpr std::uint32_t empty_index = end_of_list;
   /// With one thread nothing else can see a slot between its steps: plain words, no CAS.
   static constexpr bool alone = !Sync::concurrent;
@@ -93,8 +94,8 @@ class SlotTable {
    */
   Result<MessageToken> allocate(std::uint32_t home, bool* stole = nullptr) noexcept {
     auto* cache = shards_.cache_of(home);
-    const std::uint32_t index = cache != nullptr ? shards_.pop_cached(*cache, home, stole, links())
-                                                 : shards_.pop_any(home, stole, links());
+    const std::uint32_t index =
+        cache != nullptr ? shards_.pop_cached(*cache, home, stole, links()) : pop(home, stole);
     if (index == empty_index) [[unlikely]]
       return MemoryError::NoFreeSlots;
     auto& word = meta_[index].word;
@@ -177,50 +178,19 @@ class SlotTable {
     if (token.index() >= capacity_) [[unlikely]]
       return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
-    // The usual case in one compare: this message, occupied, no writer (and for
-    // messages: not poisoned, no shadow refresh under way).
+    // The usual case, shared, in one compare-and-swap: this message, occupied,
+    // nothing else (lock_shared_from() takes every other case).
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
-    const Word mask =
-        access == ReadAccess::Header ? slot_word::header_mask : slot_word::message_mask;
     const bool view = access == ReadAccess::MessageWithHostView;
     Word w;
     if (WordOps<Sync>::take_usual(word, w, expected,
                                   expected + slot_word::one_reader +
                                       (view ? slot_word::filling_bit : 0))) [[likely]]
       return view ? HostViewState::MustFill : HostViewState::Ready;
-    for (;;) {
-      // One more reader. Alone (no waiters bit ever set), a full reader count
-      // carries into the waiters bit, which the mask then sees: one compare.
-      const Word counted = w + slot_word::one_reader;
-      const bool usual = alone ? (counted & (mask | slot_word::waiters_bit)) == expected
-                               : (w & (mask | slot_word::waiters_bit)) == expected &&
-                                     slot_word::readers(w) != slot_word::max_readers;
-      if (usual) [[likely]] {
-        const bool fill =
-            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
-        const Word next = counted + (fill ? slot_word::filling_bit : 0);
-        if (WordOps<Sync>::exchange(word, w, next))
-          return fill ? HostViewState::MustFill : HostViewState::Ready;
-        continue;
-      }
-      if (auto error = slot_word::token_error(token.generation(), w)) return *error;
-      if (access != ReadAccess::Header && slot_word::has(w, slot_word::poisoned_bit)) {
-        return MemoryError::Poisoned;
-      }
-      if (slot_word::readers(w) == slot_word::max_readers) return MemoryError::AlreadyBorrowed;
-      const bool must_wait =
-          slot_word::has(w, slot_word::writer_bit) || slot_word::has(w, slot_word::filling_bit);
-      if (!must_wait) {  // only the waiters bit differed: take the reader as usual
-        const bool fill =
-            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
-        if (WordOps<Sync>::exchange(word, w, counted + (fill ? slot_word::filling_bit : 0))) {
-          return fill ? HostViewState::MustFill : HostViewState::Ready;
-        }
-        continue;
-      }
-      // A writer holds the slot, or a reader is refreshing its shadow.
-      if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
-      w = WordOps<Sync>::sleep_on(word, w);
+    if constexpr (alone) {
+      return lock_shared_from(word, w, token, wait, access);
+    } else {
+      return lock_shared_contended(word, w, token, wait, access);
     }
   }
 
@@ -267,16 +237,10 @@ class SlotTable {
     Word w;
     if (WordOps<Sync>::take_usual(word, w, expected, expected | slot_word::writer_bit)) [[likely]]
       return {};
-    for (;;) {
-      if ((w & slot_word::exclusive_mask) == expected) [[likely]] {
-        if (WordOps<Sync>::exchange(word, w, (w | slot_word::writer_bit) & ~slot_word::fresh_bit))
-          return {};
-        continue;
-      }
-      if (auto error = slot_word::token_error(token.generation(), w)) return *error;
-      if (slot_word::has(w, slot_word::poisoned_bit)) return MemoryError::Poisoned;
-      if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;  // a writer or readers
-      w = WordOps<Sync>::sleep_on(word, w);
+    if constexpr (alone) {
+      return lock_exclusive_from(word, w, token, wait);
+    } else {
+      return lock_exclusive_contended(word, w, token, wait);
     }
   }
 
@@ -311,11 +275,10 @@ class SlotTable {
     Word w;
     if (WordOps<Sync>::take_usual(word, w, expected, next)) [[likely]]
       return {};
-    for (;;) {
-      if ((w & slot_word::free_mask) != expected) [[unlikely]] {
-        if (auto error = slot_word::free_error(token.generation(), w)) return *error;
-      }
-      if (WordOps<Sync>::exchange(word, w, next)) return {};
+    if constexpr (alone) {
+      return begin_free_from(word, w, token);
+    } else {
+      return begin_free_contended(word, w, token);
     }
   }
 
@@ -331,7 +294,7 @@ class SlotTable {
         meta_[index].taker.load(std::memory_order_relaxed) == home_bits::taker(home)) {
       shards_.push_cached(*cache, index, home, links());
     } else {
-      push(index, home);
+      push_shared(index, home);
     }
     shards_.count_free(home);
   }
@@ -396,6 +359,96 @@ class SlotTable {
     return Sync::can_wait && wait == Wait::Yes;
   }
 
+  /**
+   * @brief lock_shared() from word value @p w on: the whole path (alone), or
+   * what follows a first compare-and-swap that found another value (shared).
+   */
+  [[gnu::always_inline]] Result<HostViewState> lock_shared_from(AtomicWord& word, Word w,
+                                                                MessageToken token, Wait wait,
+                                                                ReadAccess access) noexcept {
+    const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
+    const Word mask =
+        access == ReadAccess::Header ? slot_word::header_mask : slot_word::message_mask;
+    for (;;) {
+      // One more reader. Alone (no waiters bit ever set), a full reader count
+      // carries into the waiters bit, which the mask then sees: one compare.
+      const Word counted = w + slot_word::one_reader;
+      const bool usual = alone ? (counted & (mask | slot_word::waiters_bit)) == expected
+                               : (w & (mask | slot_word::waiters_bit)) == expected &&
+                                     slot_word::readers(w) != slot_word::max_readers;
+      if (usual) [[likely]] {
+        const bool fill =
+            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
+        const Word next = counted + (fill ? slot_word::filling_bit : 0);
+        if (WordOps<Sync>::exchange(word, w, next))
+          return fill ? HostViewState::MustFill : HostViewState::Ready;
+        continue;
+      }
+      if (auto error = slot_word::token_error(token.generation(), w)) return *error;
+      if (access != ReadAccess::Header && slot_word::has(w, slot_word::poisoned_bit)) {
+        return MemoryError::Poisoned;
+      }
+      if (slot_word::readers(w) == slot_word::max_readers) return MemoryError::AlreadyBorrowed;
+      const bool must_wait =
+          slot_word::has(w, slot_word::writer_bit) || slot_word::has(w, slot_word::filling_bit);
+      if (!must_wait) {  // only the waiters bit differed: take the reader as usual
+        const bool fill =
+            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
+        if (WordOps<Sync>::exchange(word, w, counted + (fill ? slot_word::filling_bit : 0))) {
+          return fill ? HostViewState::MustFill : HostViewState::Ready;
+        }
+        continue;
+      }
+      // A writer holds the slot, or a reader is refreshing its shadow.
+      if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;
+      w = WordOps<Sync>::sleep_on(word, w);
+    }
+  }
+  /// Shared: the rest of lock_shared() out of line, so that the usual path inlines.
+  [[gnu::noinline]] Result<HostViewState> lock_shared_contended(AtomicWord& word, Word w,
+                                                                MessageToken token, Wait wait,
+                                                                ReadAccess access) noexcept {
+    return lock_shared_from(word, w, token, wait, access);
+  }
+
+  /** @brief lock_exclusive() from word value @p w on (see lock_shared_from()). */
+  [[gnu::always_inline]] Result<void> lock_exclusive_from(AtomicWord& word, Word w,
+                                                          MessageToken token, Wait wait) noexcept {
+    const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
+    for (;;) {
+      if ((w & slot_word::exclusive_mask) == expected) [[likely]] {
+        if (WordOps<Sync>::exchange(word, w, (w | slot_word::writer_bit) & ~slot_word::fresh_bit))
+          return {};
+        continue;
+      }
+      if (auto error = slot_word::token_error(token.generation(), w)) return *error;
+      if (slot_word::has(w, slot_word::poisoned_bit)) return MemoryError::Poisoned;
+      if (!should_wait(wait)) return MemoryError::AlreadyBorrowed;  // a writer or readers
+      w = WordOps<Sync>::sleep_on(word, w);
+    }
+  }
+  [[gnu::noinline]] Result<void> lock_exclusive_contended(AtomicWord& word, Word w,
+                                                          MessageToken token, Wait wait) noexcept {
+    return lock_exclusive_from(word, w, token, wait);
+  }
+
+  /** @brief begin_free() from word value @p w on (see lock_shared_from()). */
+  [[gnu::always_inline]] Result<void> begin_free_from(AtomicWord& word, Word w,
+                                                      MessageToken token) noexcept {
+    const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
+    const Word next = slot_word::make(token.generation(), slot_word::Phase::Reserved);
+    for (;;) {
+      if ((w & slot_word::free_mask) != expected) [[unlikely]] {
+        if (auto error = slot_word::free_error(token.generation(), w)) return *error;
+      }
+      if (WordOps<Sync>::exchange(word, w, next)) return {};
+    }
+  }
+  [[gnu::noinline]] Result<void> begin_free_contended(AtomicWord& word, Word w,
+                                                      MessageToken token) noexcept {
+    return begin_free_from(word, w, token);
+  }
+
   Result<void> change_retains(MessageToken token, int delta) noexcept {
     if (token.index() >= capacity_) return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
@@ -419,6 +472,30 @@ class SlotTable {
 
   void push(std::uint32_t index, std::uint32_t home) noexcept {
     shards_.push(index, home, links());
+  }
+
+  // The shared free lists' compare-and-swap loops: inline alone (the only path),
+  // out of line when shared (a handle's cache is the usual path, and a store or a
+  // free must stay small enough to inline at -O2).
+  std::uint32_t pop(std::uint32_t home, bool* stole) noexcept {
+    if constexpr (alone) {
+      return shards_.pop_any(home, stole, links());
+    } else {
+      return pop_out_of_line(home, stole);
+    }
+  }
+  void push_shared(std::uint32_t index, std::uint32_t home) noexcept {
+    if constexpr (alone) {
+      push(index, home);
+    } else {
+      push_out_of_line(index, home);
+    }
+  }
+  [[gnu::noinline]] std::uint32_t pop_out_of_line(std::uint32_t home, bool* stole) noexcept {
+    return shards_.pop_any(home, stole, links());
+  }
+  [[gnu::noinline]] void push_out_of_line(std::uint32_t index, std::uint32_t home) noexcept {
+    push(index, home);
   }
 
   Storage<Meta> meta_;
