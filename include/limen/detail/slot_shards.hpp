@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <new>
 #include <utility>
 
 namespace limen::detail {
@@ -32,20 +33,20 @@ struct alignas(Sync::line_align) Shard {
 };
 
 /**
- * @brief A home names the free-list shard a caller's pushes and counts go to;
- * a worker's handle with a slot cache has a home that also names the cache.
+ * @brief A home names the free-list shard a caller's pushes and counts go to
+ * (its low byte); a worker's handle with a slot cache has a home that also
+ * names the cache, by the cache's byte offset in its ShardSet (the upper 24
+ * bits, never 0 for a cache), so that finding the cache is one shift and one add.
  */
 namespace home_bits {
-inline constexpr std::uint32_t cache_flag = 1U << 31;
-/** @brief @p home (its low byte: the shard) that also names cache @p entry. */
-[[nodiscard]] constexpr std::uint32_t with_cache(std::uint32_t home, std::uint32_t entry) noexcept {
-  return cache_flag | (entry << 8) | (home & 0xFFU);
+/** @brief @p home's shard with the cache at byte @p offset of its ShardSet. */
+[[nodiscard]] constexpr std::uint32_t with_cache(std::uint32_t home, std::uint32_t offset) noexcept {
+  return (offset << 8) | (home & 0xFFU);
 }
-[[nodiscard]] constexpr bool has_cache(std::uint32_t home) noexcept {
-  return (home & cache_flag) != 0;
-}
-[[nodiscard]] constexpr std::uint32_t cache_entry(std::uint32_t home) noexcept {
-  return (home >> 8) & 0xFFU;
+[[nodiscard]] constexpr bool has_cache(std::uint32_t home) noexcept { return home > 0xFFU; }
+/** @brief The byte offset of @p home's cache in its ShardSet (0: none). */
+[[nodiscard]] constexpr std::uint32_t cache_offset(std::uint32_t home) noexcept {
+  return home >> 8;
 }
 /** @brief @p home without its cache: the shard alone. */
 [[nodiscard]] constexpr std::uint32_t shard_only(std::uint32_t home) noexcept {
@@ -53,7 +54,7 @@ inline constexpr std::uint32_t cache_flag = 1U << 31;
 }
 /** @brief What a slot taken by a caller homed at @p home records as its taker (0: no cache). */
 [[nodiscard]] constexpr std::uint32_t taker(std::uint32_t home) noexcept {
-  return has_cache(home) ? cache_entry(home) + 1 : 0;
+  return cache_offset(home);
 }
 }  // namespace home_bits
 
@@ -165,7 +166,9 @@ class ShardSet {
              !caches_used_.compare_exchange_weak(used, i + 1, std::memory_order_release,
                                                  std::memory_order_relaxed)) {
       }
-      return home_bits::with_cache(home, i);
+      const auto offset = reinterpret_cast<const std::byte*>(&caches_[i]) -
+                          reinterpret_cast<const std::byte*>(this);
+      return home_bits::with_cache(home, static_cast<std::uint32_t>(offset));
     }
     cached_limits_.fetch_sub(limit, std::memory_order_relaxed);
     return home;
@@ -204,7 +207,10 @@ class ShardSet {
     if constexpr (cache_count == 0) {
       return nullptr;
     } else {
-      return home_bits::has_cache(home) ? &caches_[home_bits::cache_entry(home)] : nullptr;
+      static_assert(sizeof(ShardSet) < (1U << 24), "a cache's offset must fit a home's 24 bits");
+      if (!home_bits::has_cache(home)) return nullptr;
+      return std::launder(reinterpret_cast<Cache*>(reinterpret_cast<std::byte*>(this) +
+                                                   home_bits::cache_offset(home)));
     }
   }
   /**
