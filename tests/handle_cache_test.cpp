@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: Apache-2.0
-// ConcurrentHandle's slot cache: a handle keeps the free slots it took itself
-// (at most capacity / 16, at most 32), so a worker that stores and frees its
-// own messages skips the shared free list. What users rely on: counts stay
-// exact, slots a consumer frees go back to the producer, a handle's cached
-// slots come back when it goes, and handles beyond the caches still work.
+// ConcurrentHandle's slot cache: a handle keeps the slots it frees (at most
+// capacity / 16, at most 32) and returns the older half in one batch when
+// full, so a worker that stores and frees its own messages skips the shared
+// free list. What users rely on: counts stay exact, slots a consumer frees go
+// back to the producer, a handle's cached slots come back when it goes, and
+// handles beyond the caches still work.
 #include "test_support.hpp"
 
 #include <limen/any_manager.hpp>
@@ -73,6 +74,43 @@ TEST(HandleCache, ACachedSlotIsTakenByItsHandleOnlyUntilTheHandleGoes) {
   LIMEN_EXPECT_ERROR(m.store(message(5)), MemoryError::NoFreeSlots);
   for (MessageToken t : rest) ASSERT_TRUE(m.free(t).has_value());
   EXPECT_EQ(m.available(), 32U);
+}
+
+// A consumer's handle keeps up to its cache's limit of the slots it frees and
+// gives the rest back in batches, where the producer's refills find them.
+TEST(HandleCache, AConsumerKeepsAtMostItsLimitOfAProducersSlots) {
+  constexpr std::size_t capacity = 64;  // caches of up to 4 slots
+  ConcurrentManager<TestTensor> m(capacity);
+  auto producer = m.scoped_handle();
+  std::vector<MessageToken> tokens;
+  for (std::uint32_t i = 0; i < capacity; ++i) tokens.push_back(producer.store(message(i)).value());
+  std::size_t kept = 0;
+  {
+    auto consumer = m.scoped_handle();
+    for (MessageToken t : tokens) ASSERT_TRUE(consumer.free(t).has_value());
+    EXPECT_EQ(m.available(), capacity);  // cached slots count as free
+    tokens.clear();
+    for (;;) {  // the producer gets back every slot the consumer does not keep
+      auto t = producer.store(message(7));
+      if (!t) break;
+      tokens.push_back(*t);
+    }
+    kept = capacity - tokens.size();
+    EXPECT_GE(kept, 1U);
+    EXPECT_LE(kept, 4U);
+    EXPECT_EQ(m.available(), kept);
+    EXPECT_EQ(producer.read(tokens.back()).value()->payload, tensor(7));
+  }
+  // The consumer is gone: the slots it kept are the producer's again.
+  for (std::size_t i = 0; i < kept; ++i) tokens.push_back(producer.store(message(8)).value());
+  LIMEN_EXPECT_ERROR(producer.store(message(9)), MemoryError::NoFreeSlots);
+  for (MessageToken t : tokens) ASSERT_TRUE(producer.free(t).has_value());
+  const ManagerStats s = m.stats();
+  EXPECT_EQ(s.stores, 2 * capacity);
+  EXPECT_EQ(s.frees, 2 * capacity);
+  EXPECT_EQ(s.failed_stores, 2U);
+  EXPECT_EQ(s.in_use, 0U);
+  EXPECT_EQ(m.available(), capacity);
 }
 
 // The staging pattern: thread A stores, thread B reads and frees. B's frees go

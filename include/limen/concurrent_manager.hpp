@@ -86,7 +86,7 @@ class ConcurrentManager
    *
    * The handle keeps the storage alive and has its own free-list shard and
    * counters and, with 16 slots or more, a cache of up to capacity / 16 (at
-   * most 32) free slots it took itself, so a worker that stores and frees
+   * most 32) free slots, so a worker that stores and frees
    * through its handle touches only its own lines and makes no atomic
    * operation but the slot's own (see ConcurrentHandle). Up to 32 handles at a
    * time get a cache. Making one costs one shared_ptr copy and claiming a cache.
@@ -102,9 +102,11 @@ class ConcurrentManager
  * first thread that stores or frees through the handle gets its cache (other
  * threads calling through the same handle use the shared free list, as the
  * manager does). A copy is a new handle with its own cache. The slots a
- * handle took and frees itself stay in its cache for its next stores (a
- * refill takes up to half the cache's limit at once); slots it frees that
- * another handle took go back to the shared free list. While a cache holds
+ * handle frees stay in its cache for its next stores, whoever stored them;
+ * a full cache gives its older half back to the handle's free-list shard in
+ * one exchange, and an empty one refills with up to half its limit at once
+ * (from its own shard first, then the others), so the slots a consumer frees
+ * come back to its producer in batches. While a cache holds
  * free slots nobody else can take them: another store may return NoFreeSlots
  * while available() (which counts them) is higher, by at most capacity / 2
  * over all caches together. The handle's destruction gives them back.

@@ -52,10 +52,6 @@ namespace home_bits {
 [[nodiscard]] constexpr std::uint32_t shard_only(std::uint32_t home) noexcept {
   return home & 0xFFU;
 }
-/** @brief What a slot taken by a caller homed at @p home records as its taker (0: no cache). */
-[[nodiscard]] constexpr std::uint32_t taker(std::uint32_t home) noexcept {
-  return cache_offset(home);
-}
 }  // namespace home_bits
 
 /**

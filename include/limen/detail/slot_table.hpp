@@ -24,16 +24,11 @@
 
 namespace limen::detail {
 
-/**
- * @brief Per-slot state: one word for the state machine, one link for the
- * free list, and which handle's cache took the slot (0: none), so that its
- * free returns it there only when the same handle frees it.
- */
+/** @brief Per-slot state: one word for the state machine, one link for the free list. */
 template <class Sync>
 struct alignas(Sync::line_align) SlotMeta {
   typename Sync::template Atomic<std::uint64_t> word{};
   typename Sync::template Atomic<std::uint32_t> next{};
-  typename Sync::template Atomic<std::uint32_t> taker{};
 };
 
 /**
@@ -105,7 +100,6 @@ class SlotTable {
     if constexpr (!alone) {
       word.store(slot_word::make(generation, slot_word::Phase::Reserved),
                  std::memory_order_relaxed);
-      meta_[index].taker.store(home_bits::taker(home), std::memory_order_relaxed);
     }
     return MessageToken{index, generation};
   }
@@ -287,11 +281,11 @@ class SlotTable {
     auto& word = meta_[index].word;
     word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
                std::memory_order_release);
-    // A handle keeps the slots it took itself; a slot another worker took (a
-    // producer's, freed by its consumer) goes back where that worker finds it.
+    // A handle keeps what it frees, whoever stored it: a consumer's full cache
+    // gives half back to its shard in one exchange, where the producer's next
+    // refill finds it (one exchange per batch on each side, not one per slot).
     auto* cache = shards_.cache_of(home);
-    if (cache != nullptr &&
-        meta_[index].taker.load(std::memory_order_relaxed) == home_bits::taker(home)) {
+    if (cache != nullptr) {
       shards_.push_cached(*cache, index, home, links());
     } else {
       push_shared(index, home);
