@@ -50,6 +50,28 @@ class FloorPool {
 // It is a yardstick for ConcurrentManager, not a usable pool (no ABA protection
 // beyond the tag, no waiting, no error paths).
 
+// The slot words both atomic floors share: 0 free, `occupied` plus a reader count.
+class AtomicSlotWords {
+ public:
+  explicit AtomicSlotWords(std::uint32_t capacity) : words_(capacity) {}
+  void publish(std::uint32_t i) { words_[i].store(occupied, std::memory_order_release); }
+  /// Takes a reader (one compare-and-swap when uncontended).
+  void lock_read(std::uint32_t i) {
+    std::uint64_t w = occupied;
+    while (!words_[i].compare_exchange_weak(w, w + 1, std::memory_order_acquire)) w = occupied;
+  }
+  void unlock_read(std::uint32_t i) { words_[i].fetch_sub(1, std::memory_order_release); }
+  /// Claims the slot for a free once no reader holds it (one compare-and-swap).
+  void claim(std::uint32_t i) {
+    std::uint64_t w = occupied;
+    while (!words_[i].compare_exchange_weak(w, 0, std::memory_order_acq_rel)) w = occupied;
+  }
+
+ private:
+  static constexpr std::uint64_t occupied = 1ULL << 32;
+  std::vector<std::atomic<std::uint64_t>> words_;
+};
+
 template <class P>
 class AtomicFloorPool {
  public:
@@ -64,19 +86,17 @@ class AtomicFloorPool {
       i = static_cast<std::uint32_t>(head);
     } while (!head_.compare_exchange_weak(head, pack(head, next_[i]), std::memory_order_acq_rel));
     slots_[i] = m;
-    words_[i].store(occupied, std::memory_order_release);
+    words_.publish(i);
     stores_.fetch_add(1, std::memory_order_relaxed);
     return i;
   }
   const limen::Message<P>& read(std::uint32_t i) {
-    std::uint64_t w = occupied;
-    while (!words_[i].compare_exchange_weak(w, w + 1, std::memory_order_acquire)) w = occupied;
+    words_.lock_read(i);
     return slots_[i];
   }
-  void unlock_read(std::uint32_t i) { words_[i].fetch_sub(1, std::memory_order_release); }
+  void unlock_read(std::uint32_t i) { words_.unlock_read(i); }
   void free(std::uint32_t i) {
-    std::uint64_t w = occupied;
-    while (!words_[i].compare_exchange_weak(w, 0, std::memory_order_acq_rel)) w = occupied;
+    words_.claim(i);
     std::uint64_t head = head_.load(std::memory_order_relaxed);
     do {
       next_[i] = static_cast<std::uint32_t>(head);
@@ -85,14 +105,13 @@ class AtomicFloorPool {
   }
 
  private:
-  static constexpr std::uint64_t occupied = 1ULL << 32;
   static std::uint64_t pack(std::uint64_t old_head, std::uint32_t index) {
     return (((old_head >> 32) + 1) << 32) | index;
   }
 
   std::vector<limen::Message<P>> slots_;
   std::vector<std::uint32_t> next_;
-  std::vector<std::atomic<std::uint64_t>> words_;
+  AtomicSlotWords words_;
   alignas(64) std::atomic<std::uint64_t> head_{0};
   alignas(64) std::atomic<std::uint64_t> stores_{0};
   std::atomic<std::uint64_t> frees_{0};
@@ -119,30 +138,26 @@ class CachedAtomicFloorPool {
     const std::uint32_t i = head_;
     head_ = next_[i];
     slots_[i] = m;
-    words_[i].store(occupied, std::memory_order_release);
+    words_.publish(i);
     ++stores_;
     return i;
   }
   const limen::Message<P>& read(std::uint32_t i) {
-    std::uint64_t w = occupied;
-    while (!words_[i].compare_exchange_weak(w, w + 1, std::memory_order_acquire)) w = occupied;
+    words_.lock_read(i);
     return slots_[i];
   }
-  void unlock_read(std::uint32_t i) { words_[i].fetch_sub(1, std::memory_order_release); }
+  void unlock_read(std::uint32_t i) { words_.unlock_read(i); }
   void free(std::uint32_t i) {
-    std::uint64_t w = occupied;
-    while (!words_[i].compare_exchange_weak(w, 0, std::memory_order_acq_rel)) w = occupied;
+    words_.claim(i);
     next_[i] = head_;
     head_ = i;
     ++frees_;
   }
 
  private:
-  static constexpr std::uint64_t occupied = 1ULL << 32;
-
   std::vector<limen::Message<P>> slots_;
   std::vector<std::uint32_t> next_;
-  std::vector<std::atomic<std::uint64_t>> words_;
+  AtomicSlotWords words_;
   std::uint32_t head_ = 0;
   std::uint64_t stores_ = 0;
   std::uint64_t frees_ = 0;
