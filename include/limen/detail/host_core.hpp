@@ -232,7 +232,8 @@ class HostCore {
   }
 
   template <class M>
-  [[gnu::always_inline]] Result<MessageToken> store_plain(M&& message, std::uint32_t home, bool sample_peak) {
+  [[gnu::always_inline]] Result<MessageToken> store_plain(M&& message, std::uint32_t home,
+                                                          bool sample_peak) {
     const MemoryClass memory_class = class_;
     if constexpr (!Sync::concurrent && std::is_nothrow_constructible_v<Message<P>, M&&>) {
       // Alone and unable to fail: the bookkeeping first, in one step, the copy

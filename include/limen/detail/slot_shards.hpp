@@ -40,10 +40,13 @@ struct alignas(Sync::line_align) Shard {
  */
 namespace home_bits {
 /** @brief @p home's shard with the cache at byte @p offset of its ShardSet. */
-[[nodiscard]] constexpr std::uint32_t with_cache(std::uint32_t home, std::uint32_t offset) noexcept {
+[[nodiscard]] constexpr std::uint32_t with_cache(std::uint32_t home,
+                                                 std::uint32_t offset) noexcept {
   return (offset << 8) | (home & 0xFFU);
 }
-[[nodiscard]] constexpr bool has_cache(std::uint32_t home) noexcept { return home > 0xFFU; }
+[[nodiscard]] constexpr bool has_cache(std::uint32_t home) noexcept {
+  return home > 0xFFU;
+}
 /** @brief The byte offset of @p home's cache in its ShardSet (0: none). */
 [[nodiscard]] constexpr std::uint32_t cache_offset(std::uint32_t home) noexcept {
   return home >> 8;

@@ -177,9 +177,9 @@ class SlotTable {
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
     const bool view = access == ReadAccess::MessageWithHostView;
     Word w;
-    if (WordOps<Sync>::take_usual(word, w, expected,
-                                  expected + slot_word::one_reader +
-                                      (view ? slot_word::filling_bit : 0))) [[likely]]
+    if (WordOps<Sync>::take_usual(
+            word, w, expected,
+            expected + slot_word::one_reader + (view ? slot_word::filling_bit : 0))) [[likely]]
       return view ? HostViewState::MustFill : HostViewState::Ready;
     if constexpr (alone) {
       return lock_shared_from(word, w, token, wait, access);
