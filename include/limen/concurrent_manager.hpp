@@ -90,6 +90,9 @@ class ConcurrentManager
    * through its handle touches only its own lines and makes no atomic
    * operation but the slot's own (see ConcurrentHandle). Up to 32 handles at a
    * time get a cache. Making one costs one shared_ptr copy and claiming a cache.
+   * Slots in a cache are free but out of other callers' reach: a store
+   * elsewhere can return NoFreeSlots while available() is higher, by at most
+   * capacity / 2 over all caches.
    */
   [[nodiscard]] ConcurrentHandle<P> scoped_handle() const;
 };
@@ -106,7 +109,8 @@ class ConcurrentManager
  * a full cache gives its older half back to the handle's free-list shard in
  * one exchange, and an empty one refills with up to half its limit at once
  * (from its own shard first, then the others), so the slots a consumer frees
- * come back to its producer in batches. While a cache holds
+ * reach its producer in batches. A handle that only frees keeps up to its
+ * limit of them until it frees more or is destroyed. While a cache holds
  * free slots nobody else can take them: another store may return NoFreeSlots
  * while available() (which counts them) is higher, by at most capacity / 2
  * over all caches together. The handle's destruction gives them back.

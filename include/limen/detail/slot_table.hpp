@@ -172,18 +172,18 @@ class SlotTable {
     if (token.index() >= capacity_) [[unlikely]]
       return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
-    // The usual case, shared, in one compare-and-swap: this message, occupied,
-    // nothing else (lock_shared_from() takes every other case).
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
-    const bool view = access == ReadAccess::MessageWithHostView;
-    Word w;
-    if (WordOps<Sync>::take_usual(
-            word, w, expected,
-            expected + slot_word::one_reader + (view ? slot_word::filling_bit : 0))) [[likely]]
-      return view ? HostViewState::MustFill : HostViewState::Ready;
+    Word w = word.load(std::memory_order_acquire);
     if constexpr (alone) {
       return lock_shared_from(word, w, token, wait, access);
     } else {
+      // The usual case (whatever the other readers and the retains) in one
+      // compare-and-swap; every other case out of line.
+      Word next;
+      bool fill;
+      if (reader_step(w, expected, access, next, fill) && WordOps<Sync>::exchange(word, w, next))
+          [[likely]]
+        return fill ? HostViewState::MustFill : HostViewState::Ready;
       return lock_shared_contended(word, w, token, wait, access);
     }
   }
@@ -228,12 +228,15 @@ class SlotTable {
       return MemoryError::BadToken;
     auto& word = meta_[token.index()].word;
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
-    Word w;
-    if (WordOps<Sync>::take_usual(word, w, expected, expected | slot_word::writer_bit)) [[likely]]
-      return {};
+    Word w = word.load(std::memory_order_acquire);
     if constexpr (alone) {
       return lock_exclusive_from(word, w, token, wait);
     } else {
+      // The usual case (nothing but the retains) in one compare-and-swap.
+      if ((w & slot_word::exclusive_mask) == expected &&
+          WordOps<Sync>::exchange(word, w, (w | slot_word::writer_bit) & ~slot_word::fresh_bit))
+          [[likely]]
+        return {};
       return lock_exclusive_contended(word, w, token, wait);
     }
   }
@@ -282,7 +285,7 @@ class SlotTable {
     word.store(slot_word::with_phase(word.load(std::memory_order_relaxed), slot_word::Phase::Free),
                std::memory_order_release);
     // A handle keeps what it frees, whoever stored it: a consumer's full cache
-    // gives half back to its shard in one exchange, where the producer's next
+    // gives half back to its own shard in one exchange, where a producer's
     // refill finds it (one exchange per batch on each side, not one per slot).
     auto* cache = shards_.cache_of(home);
     if (cache != nullptr) {
@@ -354,26 +357,39 @@ class SlotTable {
   }
 
   /**
+   * @brief A shared access's usual case: word @p w names the message (@p
+   * expected) with no writer and room for a reader (and, for a message, not
+   * poisoned and no host-view refresh under way). Then @p next is @p w with one
+   * more reader, plus the filling bit when this reader must refresh the host
+   * view (@p fill).
+   */
+  static bool reader_step(Word w, Word expected, ReadAccess access, Word& next,
+                          bool& fill) noexcept {
+    const Word mask =
+        access == ReadAccess::Header ? slot_word::header_mask : slot_word::message_mask;
+    // Alone (no waiters bit ever set), a full reader count carries into the
+    // waiters bit, which the mask then sees: one compare.
+    const Word counted = w + slot_word::one_reader;
+    const bool usual = alone ? (counted & (mask | slot_word::waiters_bit)) == expected
+                             : (w & (mask | slot_word::waiters_bit)) == expected &&
+                                   slot_word::readers(w) != slot_word::max_readers;
+    fill = access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
+    next = counted + (fill ? slot_word::filling_bit : 0);
+    return usual;
+  }
+
+  /**
    * @brief lock_shared() from word value @p w on: the whole path (alone), or
-   * what follows a first compare-and-swap that found another value (shared).
+   * what follows a compare-and-swap that found another value (shared).
    */
   [[gnu::always_inline]] Result<HostViewState> lock_shared_from(AtomicWord& word, Word w,
                                                                 MessageToken token, Wait wait,
                                                                 ReadAccess access) noexcept {
     const Word expected = slot_word::make(token.generation(), slot_word::Phase::Occupied);
-    const Word mask =
-        access == ReadAccess::Header ? slot_word::header_mask : slot_word::message_mask;
     for (;;) {
-      // One more reader. Alone (no waiters bit ever set), a full reader count
-      // carries into the waiters bit, which the mask then sees: one compare.
-      const Word counted = w + slot_word::one_reader;
-      const bool usual = alone ? (counted & (mask | slot_word::waiters_bit)) == expected
-                               : (w & (mask | slot_word::waiters_bit)) == expected &&
-                                     slot_word::readers(w) != slot_word::max_readers;
-      if (usual) [[likely]] {
-        const bool fill =
-            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
-        const Word next = counted + (fill ? slot_word::filling_bit : 0);
+      Word next;
+      bool fill;
+      if (reader_step(w, expected, access, next, fill)) [[likely]] {
         if (WordOps<Sync>::exchange(word, w, next))
           return fill ? HostViewState::MustFill : HostViewState::Ready;
         continue;
@@ -386,11 +402,8 @@ class SlotTable {
       const bool must_wait =
           slot_word::has(w, slot_word::writer_bit) || slot_word::has(w, slot_word::filling_bit);
       if (!must_wait) {  // only the waiters bit differed: take the reader as usual
-        const bool fill =
-            access == ReadAccess::MessageWithHostView && !slot_word::has(w, slot_word::fresh_bit);
-        if (WordOps<Sync>::exchange(word, w, counted + (fill ? slot_word::filling_bit : 0))) {
+        if (WordOps<Sync>::exchange(word, w, next))
           return fill ? HostViewState::MustFill : HostViewState::Ready;
-        }
         continue;
       }
       // A writer holds the slot, or a reader is refreshing its shadow.

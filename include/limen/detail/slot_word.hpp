@@ -184,11 +184,14 @@ struct WordOps {
   }
 
   /**
-   * @brief The first step of a lock: shared, a compare-and-swap of @p word from
+   * @brief The first step of a free: shared, a compare-and-swap of @p word from
    * the @p usual value straight to @p next (true when it took; otherwise @p w is
    * the value it found); alone, just the load into @p w (false). Shared, no load
    * precedes the compare-and-swap, so it starts as soon as the word's address is
-   * known instead of waiting for a load to return first.
+   * known instead of waiting for a load to return first. Only for steps whose
+   * usual value is the one exact word (a free: other values mean an error, or
+   * a poisoned slot); a read would miss it whenever other readers or retains
+   * are there.
    */
   static bool take_usual(AtomicWord& word, Word& w, Word usual, Word next) noexcept {
     if constexpr (!Sync::concurrent) {
