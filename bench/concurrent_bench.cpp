@@ -56,35 +56,31 @@ limen::Message<P> make_message(std::int64_t i) {
 template <class P>
 std::optional<limen::ConcurrentManager<P>> concurrent;
 
+/// Store, read and free through @p m (a handle or the manager) until the state stops.
+template <class P, class M>
+void concurrent_round_trips(benchmark::State& state, M& m) {
+  std::int64_t i = 0;
+  for (auto _ : state) {
+    const auto token = m.store(make_message<P>(++i)).value();
+    {
+      auto guard = m.read(token).value();
+      benchmark::DoNotOptimize(guard->payload.bytes[0]);
+    }
+    (void)m.free(token);
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+
 template <class P>
 void BM_Concurrent(benchmark::State& state) {
   auto handle = concurrent<P>->scoped_handle();
-  std::int64_t i = 0;
-  for (auto _ : state) {
-    const auto token = handle.store(make_message<P>(++i)).value();
-    {
-      auto guard = handle.read(token).value();
-      benchmark::DoNotOptimize(guard->payload.bytes[0]);
-    }
-    (void)handle.free(token);
-  }
-  state.SetItemsProcessed(state.iterations());
+  concurrent_round_trips<P>(state, handle);
 }
 
 // --- the same, every thread calling the manager itself (no handle, no cache) ---
 template <class P>
 void BM_ConcurrentDirect(benchmark::State& state) {
-  auto& manager = *concurrent<P>;
-  std::int64_t i = 0;
-  for (auto _ : state) {
-    const auto token = manager.store(make_message<P>(++i)).value();
-    {
-      auto guard = manager.read(token).value();
-      benchmark::DoNotOptimize(guard->payload.bytes[0]);
-    }
-    (void)manager.free(token);
-  }
-  state.SetItemsProcessed(state.iterations());
+  concurrent_round_trips<P>(state, *concurrent<P>);
 }
 
 // --- HeapManager behind one std::mutex ---------------------------------------

@@ -130,35 +130,27 @@ class AtomicFloorPool {
 template <class P>
 class CachedAtomicFloorPool {
  public:
-  explicit CachedAtomicFloorPool(std::uint32_t capacity)
-      : slots_(capacity), next_(capacity), words_(capacity) {
-    for (std::uint32_t i = 0; i < capacity; ++i) next_[i] = i + 1;
-  }
+  explicit CachedAtomicFloorPool(std::uint32_t capacity) : pool_(capacity), words_(capacity) {}
   std::uint32_t store(const limen::Message<P>& m) {
-    const std::uint32_t i = head_;
-    head_ = next_[i];
-    slots_[i] = m;
+    const std::uint32_t i = pool_.store(m);  // the worker's own free list
     words_.publish(i);
     ++stores_;
     return i;
   }
   const limen::Message<P>& read(std::uint32_t i) {
     words_.lock_read(i);
-    return slots_[i];
+    return pool_.read(i);
   }
   void unlock_read(std::uint32_t i) { words_.unlock_read(i); }
   void free(std::uint32_t i) {
     words_.claim(i);
-    next_[i] = head_;
-    head_ = i;
+    pool_.free(i);
     ++frees_;
   }
 
  private:
-  std::vector<limen::Message<P>> slots_;
-  std::vector<std::uint32_t> next_;
+  FloorPool<P> pool_;
   AtomicSlotWords words_;
-  std::uint32_t head_ = 0;
   std::uint64_t stores_ = 0;
   std::uint64_t frees_ = 0;
 };

@@ -138,8 +138,9 @@ class ShardSet {
 
   /**
    * @brief Takes a free cache for a handle homed at @p home that may keep up
-   * to @p limit slots: the handle's new home, naming the cache, or @p home
-   * itself when @p limit is 0 or every cache is taken.
+   * to @p limit slots (all open caches together at most @p budget): the
+   * handle's new home, naming the cache, or @p home itself when @p limit is 0,
+   * the budget is spent or every cache is taken.
    */
   [[nodiscard]] std::uint32_t open_cache(std::uint32_t home, std::uint32_t limit,
                                          std::uint32_t budget) noexcept {

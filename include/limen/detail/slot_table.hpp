@@ -90,7 +90,8 @@ class SlotTable {
   Result<MessageToken> allocate(std::uint32_t home, bool* stole = nullptr) noexcept {
     auto* cache = shards_.cache_of(home);
     const std::uint32_t index =
-        cache != nullptr ? shards_.pop_cached(*cache, home, stole, links()) : pop(home, stole);
+        cache != nullptr ? shards_.pop_cached(*cache, home, stole, links())
+                         : pop_shared(home, stole);
     if (index == empty_index) [[unlikely]]
       return MemoryError::NoFreeSlots;
     auto& word = meta_[index].word;
@@ -484,7 +485,7 @@ class SlotTable {
   // The shared free lists' compare-and-swap loops: inline alone (the only path),
   // out of line when shared (a handle's cache is the usual path, and a store or a
   // free must stay small enough to inline at -O2).
-  std::uint32_t pop(std::uint32_t home, bool* stole) noexcept {
+  std::uint32_t pop_shared(std::uint32_t home, bool* stole) noexcept {
     if constexpr (alone) {
       return shards_.pop_any(home, stole, links());
     } else {
